@@ -1,0 +1,172 @@
+"""The main job: an exact-measure phase diagram over context length and task diversity.
+
+For each cell (N, P) and repeat, draw P single-instance prompts (one fresh task per prompt) at
+dimension D, build the spin glass, and read off the exact Boltzmann measure N(A⁻¹h, (βA)⁻¹):
+the contrast ratio cos∠(m, I) and the fresh-task (ICL) error of the mean m, the thermal Gibbs
+error ⟨e⟩_β and the identity overlap. No sampling noise enters beyond the disorder: the errors are
+exact population averages over test prompts (:func:`spinicl.observables.population_test_error`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
+from .._progress import progress_bar
+from .._validation import as_seed_sequence, check_finite_array, check_int, check_real
+from ..hamiltonian import SpinGlass
+from ..observables import (contrast_ratio, gibbs_test_error, identity_overlap,
+                           interpolation_threshold, population_error, population_gain,
+                           population_test_error)
+from ..prompts import sample_prompts
+
+__all__ = ["PhaseDiagram", "exact_phase_diagram", "DEFAULT_CONTEXT_RATIOS",
+           "DEFAULT_PROMPT_RATIOS"]
+
+DEFAULT_CONTEXT_RATIOS = tuple(np.round(np.linspace(0.5, 6.0, 12), 3))
+DEFAULT_PROMPT_RATIOS = tuple(np.round(np.linspace(0.125, 3.0, 24), 4))
+
+OBSERVABLES = ("contrast_ratio", "icl_error", "gibbs_error", "identity_overlap")
+
+
+@dataclass
+class PhaseDiagram:
+    """Observables on the (N, P) grid, each of shape (n_context, n_prompts, repeats)."""
+
+    dim: int
+    context_lengths: np.ndarray
+    prompt_counts: np.ndarray
+    data: dict
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def context_ratios(self) -> np.ndarray:
+        """N/D."""
+        return self.context_lengths / self.dim
+
+    @property
+    def prompt_ratios(self) -> np.ndarray:
+        """P/D² (τ in Lu et al.)."""
+        return self.prompt_counts / self.dim**2
+
+    @property
+    def threshold_ratio(self) -> float:
+        """P_c/D² = (D+1)/D, the interpolation threshold."""
+        return interpolation_threshold(self.dim) / self.dim**2
+
+    def mean(self, name: str) -> np.ndarray:
+        """Average over repeats."""
+        return self.data[name].mean(axis=-1)
+
+    def stderr(self, name: str) -> np.ndarray:
+        """Standard error over repeats (0 for a single repeat)."""
+        x = self.data[name]
+        if x.shape[-1] < 2:
+            return np.zeros(x.shape[:-1])
+        return x.std(axis=-1, ddof=1) / np.sqrt(x.shape[-1])
+
+    def population_error(self) -> np.ndarray:
+        """e(g) of the P → ∞ ground state for each N (the large-P limit of ``icl_error``)."""
+        g = population_gain(self.dim, self.context_lengths, self.parameters.get("l2", 0.0))
+        return population_error(g, self.dim, self.context_lengths)
+
+    def save(self, out_dir, stem: str = "phase_diagram") -> dict:
+        """Write ``stem.npz`` (arrays with coordinates) and ``stem.json`` (the run record)."""
+        out_dir = Path(out_dir)
+        arrays = {"context_lengths": self.context_lengths, "prompt_counts": self.prompt_counts,
+                  "context_ratios": self.context_ratios, "prompt_ratios": self.prompt_ratios}
+        arrays.update(self.data)
+        npz = save_npz_atomic(out_dir / f"{stem}.npz", **arrays)
+        record = run_record("phase-diagram", self.parameters,
+                            dims=["context_length", "n_prompts", "repeat"],
+                            observables=list(self.data), files={"data": npz.name})
+        js = save_json_atomic(out_dir / f"{stem}.json", record)
+        return {"npz": npz, "json": js}
+
+    @classmethod
+    def load(cls, npz_path) -> "PhaseDiagram":
+        import json
+
+        arrays = load_npz(npz_path)
+        record = json.loads(Path(npz_path).with_suffix(".json").read_text())
+        params = record["parameters"]
+        data = {k: arrays[k] for k in OBSERVABLES if k in arrays}
+        return cls(dim=int(params["dim"]), context_lengths=arrays["context_lengths"],
+                   prompt_counts=arrays["prompt_counts"], data=data, parameters=params)
+
+    def plot(self, path=None):
+        """Publication-style figure; see :func:`spinicl.figures.phase_diagram.plot_phase_diagram`."""
+        from ..figures.phase_diagram import plot_phase_diagram
+
+        return plot_phase_diagram(self, path)
+
+
+def _ratios_to_counts(name, ratios, scale, minimum=1) -> np.ndarray:
+    ratios = check_finite_array(name, ratios, ndim=1)
+    if ratios.size == 0:
+        raise ValueError(f"{name} must hold at least one value")
+    if np.any(ratios <= 0):
+        raise ValueError(f"{name} must be > 0, got min {ratios.min()}")
+    counts = np.maximum(np.rint(ratios * scale).astype(int), minimum)
+    return np.unique(counts)
+
+
+def exact_phase_diagram(dim: int = 8, *, context_ratios=DEFAULT_CONTEXT_RATIOS,
+                        prompt_ratios=DEFAULT_PROMPT_RATIOS, l2: float = 1e-3,
+                        beta: float = 100.0, repeats: int = 3, rng=0,
+                        normalization: str = "model", progress: bool = True) -> PhaseDiagram:
+    """Exact-measure contrast ratio and ICL error over an (N/D, P/D²) grid.
+
+    Parameters
+    ----------
+    dim : int
+        D (>= 1); the spin count is (D+1)².
+    context_ratios : sequence of float
+        N/D values (> 0); N = round(ratio·D), at least 1, duplicates dropped.
+    prompt_ratios : sequence of float
+        P/D² values (> 0); P = round(ratio·D²), at least 1, duplicates dropped.
+    l2 : float
+        λ0 >= 0. At λ0 = 0 the measure below P = D(D+1) is taken on the range of A
+        (``pseudo_inverse=True``: the minimum-norm mean).
+    beta : float
+        β > 0, for the thermal (Gibbs) error; the mean does not depend on β.
+    repeats : int
+        Independent disorder draws per cell (>= 1).
+    rng : int, SeedSequence or Generator
+        Master seed; cell (i, j, r) uses child ``(i·n_P + j)·repeats + r`` of its SeedSequence,
+        so each cell is reproducible on its own.
+    """
+    dim = check_int("dim", dim, minimum=1)
+    l2 = check_real("l2", l2, minimum=0.0)
+    beta = check_real("beta", beta, minimum=0.0, strict_min=True)
+    repeats = check_int("repeats", repeats, minimum=1)
+    Ns = _ratios_to_counts("context_ratios", context_ratios, dim)
+    Ps = _ratios_to_counts("prompt_ratios", prompt_ratios, dim**2)
+    root = as_seed_sequence(rng)
+    shape = (Ns.size, Ps.size, repeats)
+    data = {k: np.empty(shape) for k in OBSERVABLES}
+    with progress_bar(total=int(np.prod(shape)), desc="phase diagram", enabled=progress) as bar:
+        for i, N in enumerate(Ns):
+            for j, P in enumerate(Ps):
+                for r in range(repeats):
+                    index = (i * Ps.size + j) * repeats + r
+                    seed = np.random.SeedSequence(root.entropy,
+                                                  spawn_key=root.spawn_key + (index,))
+                    prompts = sample_prompts(dim, int(N), int(P), rng=seed)
+                    model = SpinGlass.from_prompts(prompts, l2=l2, normalization=normalization)
+                    measure = model.boltzmann(beta, pseudo_inverse=(l2 == 0))
+                    W = measure.mean_weights
+                    data["contrast_ratio"][i, j, r] = contrast_ratio(W)
+                    data["identity_overlap"][i, j, r] = identity_overlap(W)
+                    data["icl_error"][i, j, r] = population_test_error(
+                        W, int(N), normalization=normalization)
+                    data["gibbs_error"][i, j, r] = gibbs_test_error(measure,
+                                                                    context_length=int(N))
+                    bar.update(1)
+    parameters = dict(dim=dim, context_lengths=Ns, prompt_counts=Ps, l2=l2, beta=beta,
+                      repeats=repeats, normalization=normalization,
+                      seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key))
+    return PhaseDiagram(dim=dim, context_lengths=Ns.astype(float), prompt_counts=Ps.astype(float),
+                        data=data, parameters=parameters)

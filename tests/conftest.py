@@ -1,0 +1,19 @@
+import numpy as np
+import pytest
+
+import spinicl
+
+
+@pytest.fixture
+def small_prompts():
+    return spinicl.sample_prompts(3, 12, 60, rng=11)
+
+
+@pytest.fixture
+def small_model(small_prompts):
+    return spinicl.SpinGlass.from_prompts(small_prompts, l2=0.05)
+
+
+def mcse_tolerance(n_draws, n_sigma=5.0):
+    """Tolerance in units of the per-draw standard deviation for independent draws."""
+    return n_sigma / np.sqrt(n_draws)
