@@ -1,0 +1,95 @@
+"""The main job's figure: contrast ratio and ICL error of the exact measure over (N/D, P/D²)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import register_figure
+from ._style import panel_label, plt, save_figure, style
+
+__all__ = ["plot_phase_diagram", "make"]
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """Cell edges for pcolormesh from (possibly uneven) centres."""
+    c = np.asarray(centres, dtype=float)
+    if c.size == 1:
+        return np.array([c[0] * 0.9, c[0] * 1.1])
+    mid = 0.5 * (c[1:] + c[:-1])
+    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+
+
+def plot_phase_diagram(diagram, path=None):
+    """Three panels: (a) contrast ratio, (b) log10 ICL error, (c) ICL error against P/D².
+
+    The interpolation threshold P = D(D+1) is marked in every panel; (c) also shows the Gibbs
+    error ⟨e⟩_β and the P → ∞ population error e(g).
+    """
+    D = diagram.dim
+    x = diagram.prompt_ratios
+    y = diagram.context_ratios
+    thr = diagram.threshold_ratio
+    p = diagram.parameters
+    with style():
+        fig, axes = plt.subplots(1, 3, figsize=(10.2, 3.1), constrained_layout=True)
+        ax = axes[0]
+        cr = diagram.mean("contrast_ratio")
+        mesh = ax.pcolormesh(_edges(x), _edges(y), cr, cmap="magma", vmin=0,
+                             vmax=np.sqrt(D / (D + 1)), shading="flat", rasterized=True)
+        cb = fig.colorbar(mesh, ax=ax, pad=0.02)
+        cb.set_label(r"contrast ratio $\cos\angle(\langle W\rangle, I)$")
+        ax.set_title("exact Boltzmann mean")
+        ax2 = axes[1]
+        err = np.log10(diagram.mean("icl_error"))
+        mesh2 = ax2.pcolormesh(_edges(x), _edges(y), err, cmap="viridis_r", shading="flat",
+                               rasterized=True)
+        cb2 = fig.colorbar(mesh2, ax=ax2, pad=0.02)
+        cb2.set_label(r"$\log_{10}\, e_{\mathrm{ICL}}$ (fresh tasks)")
+        ax2.set_title("in-context test error")
+        for a, letter in ((ax, "a"), (ax2, "b")):
+            a.axvline(thr, color="w", ls="--", lw=1.0)
+            a.text(thr, y[-1], r" $P=D(D+1)$", color="w", va="top", ha="left", fontsize=7.5)
+            a.set_xlabel(r"task diversity $P/D^2$")
+            a.set_ylabel(r"context length $N/D$")
+            panel_label(a, letter)
+        ax3 = axes[2]
+        rows = sorted(set(np.linspace(0, y.size - 1, min(4, y.size)).round().astype(int)))
+        colours = plt.cm.viridis(np.linspace(0.1, 0.85, len(rows)))
+        e_pop = diagram.population_error()
+        for colour, i in zip(colours, rows):
+            ax3.errorbar(x, diagram.mean("icl_error")[i], yerr=diagram.stderr("icl_error")[i],
+                         color=colour, marker="o", ms=2.5, lw=1.0, capsize=1.5,
+                         label=rf"$N/D={y[i]:.2g}$")
+            if i == rows[-1]:
+                ax3.plot(x, diagram.mean("gibbs_error")[i], color=colour, ls=":", lw=1.0)
+            ax3.axhline(e_pop[i], color=colour, ls="--", lw=0.7)
+        ax3.axvline(thr, color="0.3", ls="--", lw=1.0)
+        ax3.set_yscale("log")
+        ax3.set_xlabel(r"task diversity $P/D^2$")
+        ax3.set_ylabel(r"test error")
+        ax3.plot([], [], color="0.3", ls=":", label=r"Gibbs $\langle e\rangle_\beta$")
+        ax3.plot([], [], color="0.3", ls="--", lw=0.7, label=r"$e(g)$, $P\to\infty$")
+        ax3.legend(frameon=False, loc="upper right", ncol=1)
+        panel_label(ax3, "c")
+        fig.suptitle(rf"Linear-attention spin glass, $D={D}$, $\lambda_0={p.get('l2', 0):g}$, "
+                     rf"$\beta={p.get('beta', 0):g}$, {p.get('repeats', 1)} disorder draws per cell",
+                     fontsize=9)
+        if path is None:
+            return fig
+        return save_figure(fig, path)
+
+
+@register_figure("phase-diagram", "Exact-measure contrast ratio and ICL error over (N/D, P/D²)")
+def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **options):
+    """Compute the main job's phase diagram and write npz, JSON and PNG into ``out_dir``."""
+    from ..experiments.phase_diagram import exact_phase_diagram
+
+    if quick:
+        options = {"dim": 4, "repeats": 2, "context_ratios": np.linspace(0.5, 4, 5),
+                   "prompt_ratios": np.linspace(0.25, 3, 8), **options}
+    diagram = exact_phase_diagram(rng=rng, progress=progress, **options)
+    out_dir = Path(out_dir)
+    files = diagram.save(out_dir)
+    png = diagram.plot(out_dir / "phase_diagram.png")
+    return [files["npz"], files["json"], png]
