@@ -1,0 +1,15 @@
+"""The dual model of softmax attention (Ren & Liu, NeurIPS 2024).
+
+ICL inference of a softmax attention layer equals the test prediction of a linear model on
+positive random features after one gradient step on a training set made of the context's key and
+value views. See docs/dual.md.
+"""
+from .attention import AttentionOutput, linearized_attention, softmax_attention
+from .features import LinearFeatures, PositiveRandomFeatures, draw_projection, prf_features
+from .model import (DualModel, DualSequence, DualTrajectory, MultiHeadDual, build_dual)
+
+__all__ = [
+    "PositiveRandomFeatures", "LinearFeatures", "draw_projection", "prf_features",
+    "softmax_attention", "linearized_attention", "AttentionOutput",
+    "DualModel", "MultiHeadDual", "DualSequence", "DualTrajectory", "build_dual",
+]
