@@ -22,7 +22,7 @@ from ..observables import (contrast_ratio, gibbs_test_error, identity_overlap,
                            population_test_error)
 from ..prompts import sample_prompts
 
-__all__ = ["PhaseDiagram", "exact_phase_diagram", "DEFAULT_CONTEXT_RATIOS",
+__all__ = ["PhaseDiagram", "exact_phase_diagram", "measure_observables", "DEFAULT_CONTEXT_RATIOS",
            "DEFAULT_PROMPT_RATIOS"]
 
 DEFAULT_CONTEXT_RATIOS = tuple(np.round(np.linspace(0.5, 6.0, 12), 3))
@@ -103,6 +103,18 @@ class PhaseDiagram:
         return plot_phase_diagram(self, path)
 
 
+def measure_observables(measure, context_length: int) -> dict:
+    """The phase diagram's observables of one exact measure (shared with the sweep cells)."""
+    W = measure.mean_weights
+    normalization = measure.model.normalization or "model"
+    return {
+        "contrast_ratio": contrast_ratio(W),
+        "icl_error": population_test_error(W, context_length, normalization=normalization),
+        "gibbs_error": gibbs_test_error(measure, context_length=context_length),
+        "identity_overlap": identity_overlap(W),
+    }
+
+
 def _ratios_to_counts(name, ratios, scale, minimum=1) -> np.ndarray:
     ratios = check_finite_array(name, ratios, ndim=1)
     if ratios.size == 0:
@@ -157,13 +169,8 @@ def exact_phase_diagram(dim: int = 8, *, context_ratios=DEFAULT_CONTEXT_RATIOS,
                     prompts = sample_prompts(dim, int(N), int(P), rng=seed)
                     model = SpinGlass.from_prompts(prompts, l2=l2, normalization=normalization)
                     measure = model.boltzmann(beta, pseudo_inverse=(l2 == 0))
-                    W = measure.mean_weights
-                    data["contrast_ratio"][i, j, r] = contrast_ratio(W)
-                    data["identity_overlap"][i, j, r] = identity_overlap(W)
-                    data["icl_error"][i, j, r] = population_test_error(
-                        W, int(N), normalization=normalization)
-                    data["gibbs_error"][i, j, r] = gibbs_test_error(measure,
-                                                                    context_length=int(N))
+                    for name, value in measure_observables(measure, int(N)).items():
+                        data[name][i, j, r] = value
                     bar.update(1)
     parameters = dict(dim=dim, context_lengths=Ns, prompt_counts=Ps, l2=l2, beta=beta,
                       repeats=repeats, normalization=normalization,

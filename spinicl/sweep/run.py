@@ -1,0 +1,204 @@
+"""Run a sweep: skip finished units, compute the rest on an executor, aggregate, save."""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
+from .._progress import progress_bar
+from .._validation import check_choice, check_int
+from .executors import EXECUTORS, cap_threads, capped_thread_env, compute_unit
+from .spec import SweepSpec
+from .store import CellStore
+
+__all__ = ["run_sweep", "SweepResult"]
+
+
+@dataclass
+class SweepResult:
+    """Aggregated observables, each shaped (axis_1, …, axis_k, repeats[, extra])."""
+
+    spec: SweepSpec
+    data: dict
+    computed: int = 0
+    reused: int = 0
+    out_dir: Path | None = None
+    files: dict = field(default_factory=dict)
+
+    @property
+    def coords(self) -> dict:
+        c = {name: values for name, values in self.spec.axes.items()}
+        c["repeat"] = np.arange(self.spec.repeats)
+        return c
+
+    @property
+    def dims(self) -> list[str]:
+        return list(self.spec.axes) + ["repeat"]
+
+    def mean(self, name: str) -> np.ndarray:
+        """Mean over repeats."""
+        return np.nanmean(self.data[name], axis=len(self.spec.axes))
+
+    def to_xarray(self):
+        """An ``xarray.Dataset`` with labelled coordinates (requires xarray)."""
+        try:
+            import xarray as xr
+        except ImportError:
+            raise ImportError("to_xarray needs xarray: pip install xarray") from None
+        variables = {}
+        for name, arr in self.data.items():
+            dims = self.dims + [f"{name}_dim{i}" for i in range(arr.ndim - len(self.dims))]
+            variables[name] = (dims, arr)
+        return xr.Dataset(variables, coords=self.coords, attrs={"spec": json.dumps(
+            self.spec.as_dict())})
+
+    def __repr__(self) -> str:
+        return (f"SweepResult({self.spec.name!r}, kind={self.spec.kind!r}, shape={self.spec.shape}, "
+                f"observables={sorted(self.data)}, computed {self.computed}, reused {self.reused})")
+
+
+def _assemble(spec: SweepSpec, units, values_by_unit) -> dict:
+    nested = spec.nested_axis
+    axis_names = list(spec.axes)
+    data: dict[str, np.ndarray] = {}
+    for unit in units:
+        values = values_by_unit[unit.index]
+        for name, value in values.items():
+            value = np.asarray(value, dtype=float)
+            extra = value.shape[1:] if nested else value.shape
+            if name not in data:
+                data[name] = np.full(spec.shape + extra, np.nan)
+            index = dict(zip(spec.outer_axes, unit.grid_index))
+            if nested:
+                for k in range(value.shape[0]):
+                    index[nested] = k
+                    data[name][tuple(index[a] for a in axis_names) + (unit.repeat,)] = value[k]
+            else:
+                data[name][tuple(index[a] for a in axis_names) + (unit.repeat,)] = value
+    return data
+
+
+def run_sweep(spec: SweepSpec, out_dir, *, executor: str = "process", workers: int | None = None,
+              scheduler: str | None = None, cell_index: int | None = None,
+              progress: bool = True) -> SweepResult | None:
+    """Compute every unfinished unit of ``spec`` and aggregate into ``out_dir``.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    out_dir : path
+        Unit files go to ``out_dir/units``; the aggregate to ``out_dir/<name>.npz`` + ``.json``.
+    executor : {"serial", "process", "dask"}
+        Process pool by default. ``"dask"`` connects to ``scheduler`` (an address) or starts a
+        ``LocalCluster`` with ``workers`` single-threaded workers.
+    workers : int, optional
+        Worker processes (default: the CPU count).
+    cell_index : int, optional
+        Compute only this unit and return None (for SLURM job arrays: one task per unit; a final
+        run without ``cell_index`` aggregates).
+    """
+    check_choice("executor", executor, EXECUTORS)
+    workers = check_int("workers", workers, minimum=1, allow_none=True) or os_cpu_count()
+    store = CellStore(out_dir)
+    units = spec.units()
+    spec_dict = dict(kind=spec.kind, axes={k: v.tolist() for k, v in spec.axes.items()},
+                     parameters=spec.parameters, repeats=spec.repeats, seed=spec.seed,
+                     name=spec.name)
+    if cell_index is not None:
+        cell_index = check_int("cell_index", cell_index, minimum=0, maximum=len(units) - 1)
+        unit = units[cell_index]
+        if store.load(unit, store.fingerprint(spec, unit)) is None:
+            compute_unit(spec_dict, unit, str(store.root))
+        return None
+
+    values_by_unit, todo = {}, []
+    for unit in units:
+        stored = store.load(unit, store.fingerprint(spec, unit))
+        if stored is None:
+            todo.append(unit)
+        else:
+            values_by_unit[unit.index] = stored
+    reused = len(values_by_unit)
+    with progress_bar(total=len(units), desc=f"sweep {spec.name}", enabled=progress,
+                      initial=reused) as bar:
+        if todo:
+            for index in _execute(executor, spec_dict, todo, str(store.root), workers, scheduler):
+                bar.update(1)
+    for unit in todo:
+        values = store.load(unit, store.fingerprint(spec, unit))
+        if values is None:
+            raise RuntimeError(f"unit {unit.index} finished but its file cannot be read back from "
+                               f"{store.dir}; is the folder shared with the workers?")
+        values_by_unit[unit.index] = values
+    data = _assemble(spec, units, values_by_unit)
+    result = SweepResult(spec, data, computed=len(todo), reused=reused, out_dir=Path(out_dir))
+    result.files = save_result(result)
+    return result
+
+
+def os_cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _execute(executor, spec_dict, todo, root, workers, scheduler):
+    """Yield unit indices as they finish."""
+    if executor == "serial" or (executor == "process" and workers == 1):
+        for unit in todo:
+            yield compute_unit(spec_dict, unit, root)[0]
+        return
+    if executor == "process":
+        with capped_thread_env(), ProcessPoolExecutor(
+                max_workers=min(workers, len(todo)), mp_context=get_context("spawn"),
+                initializer=cap_threads) as pool:
+            futures = [pool.submit(compute_unit, spec_dict, unit, root) for unit in todo]
+            for fut in as_completed(futures):
+                yield fut.result()[0]
+        return
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    except ImportError:
+        raise ImportError("executor='dask' needs dask.distributed: pip install 'spinicl[dask]'") \
+            from None
+    cluster = None
+    with capped_thread_env():
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+    try:
+        client.run(cap_threads)
+        futures = [client.submit(compute_unit, spec_dict, unit, root, pure=False)
+                   for unit in todo]
+        for fut in dask_completed(futures):
+            yield fut.result()[0]
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def save_result(result: SweepResult) -> dict:
+    spec = result.spec
+    out = Path(result.out_dir)
+    arrays = {f"coord_{k}": v for k, v in result.coords.items()}
+    arrays.update(result.data)
+    npz = save_npz_atomic(out / f"{spec.name}.npz", **arrays)
+    record = run_record("sweep", spec.as_dict(), dims=result.dims, observables=sorted(result.data),
+                        computed=result.computed, reused=result.reused)
+    js = save_json_atomic(out / f"{spec.name}.json", record)
+    return {"npz": npz, "json": js}
+
+
+def load_result(npz_path) -> tuple[dict, dict]:
+    """(arrays, record) of an aggregated sweep."""
+    npz_path = Path(npz_path)
+    return load_npz(npz_path), json.loads(npz_path.with_suffix(".json").read_text())
