@@ -6,10 +6,15 @@ value views. See docs/dual.md.
 """
 from .attention import AttentionOutput, linearized_attention, softmax_attention
 from .features import LinearFeatures, PositiveRandomFeatures, draw_projection, prf_features
+from .bridge import bridge_predictions, dual_spin_features, linear_dual_model, softmax_first_order
+from .extensions import (LayerOutput, StackDual, TransformerLayerDual, attention_stack,
+                         transformer_layer)
 from .model import (DualModel, DualSequence, DualTrajectory, MultiHeadDual, build_dual)
 
 __all__ = [
     "PositiveRandomFeatures", "LinearFeatures", "draw_projection", "prf_features",
     "softmax_attention", "linearized_attention", "AttentionOutput",
     "DualModel", "MultiHeadDual", "DualSequence", "DualTrajectory", "build_dual",
+    "transformer_layer", "TransformerLayerDual", "LayerOutput", "attention_stack", "StackDual",
+    "linear_dual_model", "bridge_predictions", "dual_spin_features", "softmax_first_order",
 ]
