@@ -98,10 +98,31 @@ class SpinGlass:
         if tokens is None or targets is None:
             raise TypeError("prompts must be a spinicl.Prompts (with tokens and targets), got "
                             f"{type(prompts).__name__}")
-        l2 = check_real("l2", l2, minimum=0.0)
         context, query = feature_factors(tokens, normalization=normalization)
+        return cls.from_feature_factors(context, query, targets, l2=l2,
+                                        normalization=normalization)
+
+    @classmethod
+    def from_feature_factors(cls, context, query, targets, *, l2: float = 0.0,
+                             normalization: str = "model") -> "SpinGlass":
+        """The same model from the factors s^μ = c^μ ⊗ q^μ alone (no tokens kept).
+
+        This is how very large prompt sets are handled: draw prompts in chunks, keep only
+        ``feature_factors`` of each chunk (2·(D+1) numbers per prompt instead of (D+1)(N+1)).
+
+        Parameters
+        ----------
+        context, query : arrays (P, D+1)
+            The context and query vectors (query's last entry 0).
+        targets : array (P,)
+        l2 : float
+            λ0 >= 0.
+        """
+        l2 = check_real("l2", l2, minimum=0.0)
+        context = check_finite_array("context", context, ndim=2)
         P, m = context.shape
-        targets = np.asarray(targets, dtype=float)
+        query = check_finite_array("query", query, shape=(P, m))
+        targets = check_finite_array("targets", targets, shape=(P,))
         fields = ((context * targets[:, None]).T @ query).ravel() / P
         diag_gram = ((context**2).T @ query**2).ravel() / P
         model = cls.__new__(cls)

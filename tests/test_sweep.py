@@ -169,3 +169,22 @@ def test_python_spec_and_bad_executor(tmp_path):
         run_sweep(spec, tmp_path, executor="gpu")
     with pytest.raises(SpecError, match="at least one axis"):
         SweepSpec(kind="exact", parameters={"dim": 2}, axes={})
+
+
+def test_matrix_free_cg_cell_matches_exact_measure():
+    from spinicl import SpinGlass
+    from spinicl.observables import contrast_ratio, population_test_error
+    from spinicl.sweep.cells import _chunked_feature_factors, exact_cg_cell
+
+    seed = np.random.SeedSequence(8)
+    out = exact_cg_cell(dim=4, context_length=9, n_prompts=[12, 40], l2=1e-2, chunk=7, tol=1e-12,
+                        rng=seed)
+    c, q, y = _chunked_feature_factors(4, 9, 40, np.random.SeedSequence(8), 7, "model")
+    for k, P in enumerate([12, 40]):
+        mean = SpinGlass.from_feature_factors(c[:P], q[:P], y[:P], l2=1e-2).boltzmann(1.0)
+        W = mean.mean_weights
+        assert out["contrast_ratio"][k] == pytest.approx(contrast_ratio(W), rel=1e-8)
+        assert out["icl_error"][k] == pytest.approx(population_test_error(W, 9), rel=1e-8)
+        assert out["relative_residual"][k] < 1e-10
+    with pytest.raises(ValueError, match="l2"):
+        exact_cg_cell(dim=2, context_length=3, n_prompts=[4], l2=0.0, rng=0)
