@@ -1,0 +1,265 @@
+"""Cavity / TAP message passing for the Gaussian spin glass: ``solve_tap``.
+
+Two variants of the same cavity equations (see :mod:`spinicl.solvers.equations`):
+
+* ``variant="tap"`` (default) has the full Onsager reaction term. Its mean update is a Jacobi step
+  preconditioned by the cavity precision, m ← m + β(h − A m)/(βλ − V), so its fixed point is the
+  exact mean A⁻¹h. Its variances v_i = 1/(βλ_i − V_i) are the cavity approximation of
+  diag((βA)⁻¹): exact on trees, not on this dense loopy system (see docs/solvers.md for the
+  measured error).
+* ``variant="li2024"`` is the authors' code (Li, Bai & Huang 2024, ``AMP_iteration``): Onsager
+  term in the denominator only, parallel updates, damping 0.9 on the old value, N(0, 1)
+  initialisation, stop when MSE(m) + MSE(v) ≤ 1e-6 or after 100 iterations. Its fixed point solves
+  (A − diag(V/β)) m = h: biased at finite size (docs/solvers.md).
+"""
+from __future__ import annotations
+
+
+import numpy as np
+
+from .._validation import as_generator, check_choice, check_int, check_real
+from .driver import iterate, status_message
+from .equations import (STATUS_CONVERGED, VARIANT_CODES, coupling_products, parallel_update,
+                        prepare_couplings, run_single, sequential_sweep)
+from .result import SolverResult
+
+__all__ = ["solve_tap", "VARIANT_DEFAULTS", "initial_state", "squared_couplings",
+           "dense_couplings"]
+
+# (damping, max_iter, tol, init, divergence_factor) per variant. tol bounds the error
+# MSE(m_new, m) + MSE(v_new, v) of one undamped update; 1e-24 is an RMS change of 1e-12.
+VARIANT_DEFAULTS = {
+    "li2024": dict(damping=0.9, max_iter=100, tol=1e-6, init="normal", divergence_factor=np.inf),
+    "tap": dict(damping=0.5, max_iter=20000, tol=1e-24, init="uninformed",
+                divergence_factor=1e8),
+}
+
+# Spins above which operator="auto" keeps a model built from prompts matrix-free.
+_DENSE_LIMIT = 4096
+
+_INITS = ("normal", "uninformed", "informed")
+
+
+def _check_common(beta, damping, max_iter, tol, divergence_factor):
+    beta = check_real("beta", beta, minimum=0.0, strict_min=True)
+    damping = check_real("damping", damping, minimum=0.0, maximum=1.0, strict_max=True)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    tol = check_real("tol", tol, minimum=0.0)
+    divergence_factor = check_real("divergence_factor", divergence_factor, minimum=1.0,
+                                   strict_min=True, allow_inf=True)
+    return beta, damping, max_iter, tol, divergence_factor
+
+
+def initial_state(model, beta: float, init, rng=None) -> tuple[np.ndarray, np.ndarray]:
+    """The starting (m, v) of a cavity iteration.
+
+    ``init`` is one of
+
+    * ``"normal"``: m, v ~ N(0, 1) elementwise, m drawn first (the authors' start; v may be < 0);
+    * ``"uninformed"``: m = 0, v = 1/(βλ) (no coupling information);
+    * ``"informed"``: m = h/λ, v = 1/(βλ) (each spin in its own field, the naive mean field);
+    * a previous :class:`SolverResult` (warm start; missing variances become 1/(βλ));
+    * an array m of shape (n,) (v = 1/(βλ)), or a pair (m, v).
+    """
+    n = model.n_spins
+    lam = np.asarray(model.self_couplings, dtype=float)
+    naive_variance = 1.0 / (beta * lam)
+    if isinstance(init, str):
+        check_choice("init", init, _INITS)
+        if init == "normal":
+            gen = as_generator(rng)
+            m = gen.standard_normal(n)
+            v = gen.standard_normal(n)
+            return m, v
+        if init == "uninformed":
+            return np.zeros(n), naive_variance
+        return np.asarray(model.fields, dtype=float) / lam, naive_variance
+    if isinstance(init, SolverResult):
+        m = init.mean
+        v = naive_variance if init.variance is None else init.variance
+    elif isinstance(init, tuple) and len(init) == 2:
+        m, v = init
+    else:
+        m, v = init, naive_variance
+    try:
+        m = np.array(m, dtype=float)
+        v = np.array(v, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError("init must be 'normal', 'uninformed', 'informed', a SolverResult, an "
+                        f"array of {n} means or a pair (means, variances)") from None
+    if m.shape != (n,) or v.shape != (n,):
+        raise ValueError(f"init must hold {n} means (and variances), got shapes {m.shape}, "
+                         f"{v.shape}")
+    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(v))):
+        raise ValueError("init contains non-finite values")
+    return m, v
+
+
+def squared_couplings(model, *, dtype=np.float32, block: int = 256) -> np.ndarray:
+    """J∘J with a zero diagonal, built in row blocks from the features of a factored model.
+
+    The Onsager term needs Σ_j J_ij² v_j, and J∘J has no factored form; this builds it once
+    (O(P n²) time, n² entries of ``dtype``) without ever holding J itself.
+    """
+    if not model.is_factored:
+        return prepare_couplings(model.couplings, dtype) ** 2
+    S = model.feature_matrix()
+    P, n = S.shape
+    out = np.empty((n, n), dtype=dtype)
+    for start in range(0, n, block):
+        rows = slice(start, min(start + block, n))
+        out[rows] = (S[:, rows].T @ S / P) ** 2
+    out[np.arange(n), np.arange(n)] = 0
+    return out
+
+
+def dense_couplings(model) -> np.ndarray:
+    """J with a zero diagonal, reusing a Hessian the model already built (J = −A off-diagonal)."""
+    if getattr(model, "_couplings", None) is None and getattr(model, "_hessian", None) is not None:
+        return prepare_couplings(-model._hessian)
+    return prepare_couplings(model.couplings)
+
+
+def _unstable_note(variance) -> str:
+    bad = int(np.sum(~(variance > 0)))
+    if not bad:
+        return ""
+    return (f"; the cavity precision beta*lambda - V is non-positive at {bad} site(s): the cavity "
+            "(TAP) approximation is unstable on this instance (strongly correlated couplings, "
+            "small P or l2) -- use solve(method='cholesky') or 'cg' for the exact mean")
+
+
+def _resolve_operator(model, operator, schedule):
+    check_choice("operator", operator, ("auto", "dense", "matrix-free"))
+    if operator == "matrix-free" and not model.is_factored:
+        raise ValueError("operator='matrix-free' needs a model built with SpinGlass.from_prompts")
+    if operator == "auto":
+        dense = (not model.is_factored or model._couplings is not None
+                 or model.n_spins <= _DENSE_LIMIT or schedule == "sequential")
+        operator = "dense" if dense else "matrix-free"
+    if operator == "matrix-free" and schedule == "sequential":
+        raise ValueError("schedule='sequential' updates one row of J at a time and needs "
+                         "operator='dense' (or 'auto')")
+    return operator
+
+
+def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None = None,
+              max_iter: int | None = None, tol: float | None = None, init=None,
+              schedule: str = "parallel", rng=None, callback=None,
+              divergence_factor: float | None = None, operator: str = "auto") -> SolverResult:
+    """Cavity (TAP/AMP) marginals of exp(−βH) for a :class:`~spinicl.SpinGlass`.
+
+    Parameters
+    ----------
+    model : SpinGlass
+    beta : float
+        Inverse temperature β > 0 (the paper uses 100).
+    variant : {"tap", "li2024"}
+        "tap": full Onsager term, fixed point A⁻¹h. "li2024": the authors' update, reproduced
+        exactly (see module docstring).
+    damping : float in [0, 1)
+        Weight on the OLD value: x ← θ x_old + (1 − θ) x_new. Default 0.9 (li2024), 0.5 (tap).
+    max_iter : int >= 1
+        Parallel iterations or sequential sweeps. Default 100 (li2024), 20000 (tap).
+    tol : float >= 0
+        Stop when MSE(m_new, m) + MSE(v_new, v) <= tol for the undamped update. Default 1e-6
+        (li2024), 1e-24 (tap: an RMS change of 1e-12).
+    init : str, SolverResult, array or (m, v), optional
+        See :func:`initial_state`. Default "normal" (li2024), "uninformed" (tap). Pass a previous
+        result to warm start.
+    schedule : {"parallel", "sequential"}
+        Jacobi (all spins from the old state; one fused pass over J per iteration) or
+        Gauss–Seidel (spins in index order, each damped as it is updated; numba).
+    rng : None, int, SeedSequence or Generator
+        Seeds the "normal" initialisation.
+    callback : callable, optional
+        ``callback(info)`` after every iteration with ``info.iteration``, ``info.error`` and
+        ``info.state = (m, v)``; returning True stops the run.
+    divergence_factor : float > 1, optional
+        Stop and roll back to the best state when the error exceeds this multiple of the smallest
+        error so far. Default inf for li2024 (its random start has large transients), 1e8 for tap.
+        Non-finite values always stop the run and roll back.
+    operator : {"auto", "dense", "matrix-free"}
+        "matrix-free" computes J·m through the factored Hessian product (models from prompts)
+        and builds only J∘J, in single precision, for the Onsager term.
+
+    Returns
+    -------
+    SolverResult
+        Never raises on non-convergence: check ``converged`` and ``message``.
+    """
+    check_choice("variant", variant, tuple(VARIANT_DEFAULTS))
+    check_choice("schedule", schedule, ("parallel", "sequential"))
+    defaults = VARIANT_DEFAULTS[variant]
+    damping = defaults["damping"] if damping is None else damping
+    max_iter = defaults["max_iter"] if max_iter is None else max_iter
+    tol = defaults["tol"] if tol is None else tol
+    init = defaults["init"] if init is None else init
+    if divergence_factor is None:
+        divergence_factor = defaults["divergence_factor"]
+    beta, damping, max_iter, tol, divergence_factor = _check_common(
+        beta, damping, max_iter, tol, divergence_factor)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    operator = _resolve_operator(model, operator, schedule)
+    m0, v0 = initial_state(model, beta, init, rng)
+    code = VARIANT_CODES[variant]
+    fields = np.ascontiguousarray(model.fields, dtype=float)
+    lam = np.ascontiguousarray(model.self_couplings, dtype=float)
+
+    if operator == "dense":
+        couplings = dense_couplings(model)
+    if operator == "dense" and schedule == "parallel" and callback is None:
+        m, v = m0.copy(), v0.copy()
+        residuals = np.full(max_iter, np.nan)
+        n_iter, status = run_single(code, couplings, fields, lam, beta, m, v, damping, max_iter,
+                                    tol, divergence_factor, residuals)
+        residuals = residuals[:n_iter]
+    else:
+        if schedule == "sequential":
+            order = np.arange(model.n_spins)
+
+            def update(state):
+                m, v = state[0].copy(), state[1].copy()
+                err = sequential_sweep(code, couplings, fields, lam, beta, damping, order, m, v)
+                return (m, v), err
+
+            step_damping = 0.0
+        else:
+            if operator == "dense":
+                def products(m, v):
+                    M, V = np.empty_like(m), np.empty_like(v)
+                    coupling_products(couplings, m, v, M, V)
+                    return M, V
+            else:
+                squares = squared_couplings(model)
+
+                def products(m, v):
+                    M = lam * m - model.hessian_matvec(m, method="factored")
+                    return M, squares @ v.astype(squares.dtype)
+
+            def update(state):
+                m, v = state
+                M, V = products(m, v)
+                m_new, v_new = np.empty_like(m), np.empty_like(v)
+                err = parallel_update(code, fields, lam, beta, m, v,
+                                      np.asarray(M, dtype=float), np.asarray(V, dtype=float),
+                                      m_new, v_new)
+                return (m_new, v_new), err
+
+            step_damping = damping
+        outcome = iterate(update, (m0, v0), damping=step_damping, max_iter=max_iter, tol=tol,
+                          divergence_factor=divergence_factor, callback=callback)
+        (m, v), n_iter, status = outcome.state, outcome.n_iter, outcome.status
+        residuals = outcome.residuals
+    error = float(residuals[-1]) if len(residuals) else float("nan")
+    message = status_message(int(status), int(n_iter), error, tol)
+    if status != STATUS_CONVERGED:
+        message += _unstable_note(v)
+    return SolverResult(
+        mean=m, variance=v, converged=status == STATUS_CONVERGED, n_iter=int(n_iter),
+        residuals=residuals, message=message,
+        method=variant, status=int(status), beta=beta,
+        info=dict(variant=variant, damping=damping, max_iter=max_iter, tol=tol,
+                  schedule=schedule, operator=operator, divergence_factor=divergence_factor,
+                  init=init if isinstance(init, str) else type(init).__name__))

@@ -1,0 +1,130 @@
+"""Direct solvers of A m = h: Cholesky (exact means and variances) and conjugate gradients.
+
+Cholesky factors the dense Hessian once: m = A⁻¹h and v = diag((βA)⁻¹) exactly, O(n³).
+Conjugate gradients needs only products A·v, so with the matrix-free product of a model built
+from prompts (s = c ⊗ q) it never forms the n×n couplings: O(P n) memory, O(P n) per iteration.
+CG computes the mean only.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+
+from .._validation import check_choice, check_int, check_real
+from .equations import STATUS_CONVERGED, STATUS_MAX_ITER
+from .result import SolverResult
+
+__all__ = ["solve_cholesky", "solve_cg", "STATUS_FAILED"]
+
+STATUS_FAILED = 5
+
+
+def solve_cholesky(model, beta: float, *, variances: bool = True) -> SolverResult:
+    """Exact marginals by a Cholesky factorisation of A (never raises: a Hessian that is not
+    positive definite gives converged=False and a message).
+
+    Parameters
+    ----------
+    model : SpinGlass
+    beta : float
+        β > 0 (scales the variances only).
+    variances : bool
+        Also compute diag((βA)⁻¹) (one triangular inverse, O(n³)); otherwise ``variance`` is None.
+    """
+    beta = check_real("beta", beta, minimum=0.0, strict_min=True)
+    A = model.hessian()
+    try:
+        factor = sla.cho_factor(A, lower=True, check_finite=False)
+    except np.linalg.LinAlgError as exc:
+        n = model.n_spins
+        return SolverResult(mean=np.full(n, np.nan), variance=np.full(n, np.nan) if variances
+                            else None, converged=False, n_iter=0, residuals=np.zeros(0),
+                            message=f"Cholesky failed, A is not positive definite ({exc}); "
+                            "use l2 > 0 or model.boltzmann(beta, pseudo_inverse=True)",
+                            method="cholesky", status=STATUS_FAILED, beta=beta)
+    mean = sla.cho_solve(factor, model.fields, check_finite=False)
+    variance = None
+    if variances:
+        inv_lower = sla.solve_triangular(factor[0], np.eye(A.shape[0]), lower=True,
+                                         check_finite=False)
+        variance = np.einsum("ij,ij->j", inv_lower, inv_lower) / beta
+    residual = float(np.linalg.norm(A @ mean - model.fields) / max(np.linalg.norm(model.fields),
+                                                                    1e-300))
+    return SolverResult(mean=mean, variance=variance, converged=True, n_iter=0,
+                        residuals=np.array([residual]),
+                        message=f"exact solve (relative residual {residual:.2g})",
+                        method="cholesky", status=STATUS_CONVERGED, beta=beta)
+
+
+def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = None,
+             init=None, operator: str = "auto", preconditioner: str = "jacobi",
+             callback=None) -> SolverResult:
+    """The mean A⁻¹h by (preconditioned) conjugate gradients; ``variance`` is None.
+
+    Parameters
+    ----------
+    model : SpinGlass
+    beta : float
+        β > 0 (kept for the result; the mean does not depend on it).
+    tol : float
+        Relative residual |h − A m| / |h| at which CG stops (scipy's ``rtol``).
+    max_iter : int, optional
+        Default 10 n.
+    init : array (n,) or SolverResult, optional
+        Warm start.
+    operator : {"auto", "dense", "factored"}
+        The Hessian product (see :meth:`SpinGlass.hessian_matvec`); "factored" is matrix-free.
+    preconditioner : {"jacobi", "none"}
+        Jacobi divides by diag A = λ.
+    callback : callable, optional
+        ``callback(m)`` after every CG iteration (scipy's convention).
+    """
+    from scipy.sparse.linalg import LinearOperator, cg
+
+    beta = check_real("beta", beta, minimum=0.0, strict_min=True)
+    tol = check_real("tol", tol, minimum=0.0, strict_min=True)
+    n = model.n_spins
+    max_iter = check_int("max_iter", 10 * n if max_iter is None else max_iter, minimum=1)
+    check_choice("operator", operator, ("auto", "dense", "factored"))
+    check_choice("preconditioner", preconditioner, ("jacobi", "none"))
+    if operator == "factored" and not model.is_factored:
+        raise ValueError("operator='factored' needs a model built with SpinGlass.from_prompts")
+    A = model.hessian_operator(method=operator)
+    M = None
+    if preconditioner == "jacobi":
+        inv_diag = 1.0 / np.asarray(model.self_couplings, dtype=float)
+        M = LinearOperator((n, n), dtype=float, matvec=lambda r: inv_diag * r,
+                           matmat=lambda R: inv_diag[:, None] * R)
+    x0 = None
+    if init is not None:
+        x0 = np.asarray(init.mean if isinstance(init, SolverResult) else init, dtype=float)
+        if x0.shape != (n,):
+            raise ValueError(f"init must hold {n} means, got shape {x0.shape}")
+    h = np.asarray(model.fields, dtype=float)
+    norm_h = max(float(np.linalg.norm(h)), 1e-300)
+    residuals = []
+
+    def record(xk):
+        residuals.append(float(np.linalg.norm(h - A @ xk)) / norm_h)
+        if callback is not None:
+            callback(xk)
+
+    mean, info = cg(A, h, x0=x0, rtol=tol, atol=0.0, maxiter=max_iter, M=M, callback=record)
+    final = float(np.linalg.norm(h - A @ mean)) / norm_h
+    converged = info == 0 and final <= 10 * tol
+    n_iter = len(residuals)
+    if converged:
+        message = f"CG converged in {n_iter} iterations (relative residual {final:.2g})"
+        status = STATUS_CONVERGED
+    elif info > 0:
+        message = (f"CG did not converge within max_iter={max_iter} iterations "
+                   f"(relative residual {final:.2g} > tol {tol:.2g})")
+        status = STATUS_MAX_ITER
+    else:
+        message = f"CG broke down (scipy info={info}; relative residual {final:.2g})"
+        status = STATUS_FAILED
+    return SolverResult(mean=mean, variance=None, converged=bool(converged), n_iter=n_iter,
+                        residuals=np.asarray(residuals), message=message, method="cg",
+                        status=status, beta=beta,
+                        info=dict(tol=tol, max_iter=max_iter, operator=operator,
+                                  preconditioner=preconditioner))

@@ -1,0 +1,111 @@
+"""The iteration driver: damping, convergence, divergence rollback, NaN guards and callbacks.
+
+The update equations (:mod:`spinicl.solvers.equations`, :mod:`spinicl.solvers.bp`) only map a
+state to its undamped successor and an error; everything about *how* to iterate lives here, in the
+manner of tramp's ``MessagePassing.iterate`` and its ``EarlyStopping`` callback.
+
+Rules (shared with the compiled loop :func:`spinicl.solvers.equations.run_parallel_batch`):
+
+* damping θ is the weight on the old value: x ← θ x_old + (1 − θ) x_new;
+* an iteration whose error is ≤ ``tol`` converges (the damped state is returned, as the authors do);
+* a non-finite update stops the run and restores the best state seen (the one whose update had the
+  smallest error), so the result never holds NaN;
+* an error above ``divergence_factor`` × the smallest error so far stops the run and restores the
+  best state (``divergence_factor=inf`` disables it);
+* the callback sees every iteration; returning True stops the run, keeping the current state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .equations import (STATUS_CALLBACK, STATUS_CONVERGED, STATUS_DIVERGED, STATUS_MAX_ITER,
+                        STATUS_NONFINITE)
+
+__all__ = ["IterationInfo", "IterationOutcome", "iterate", "status_message", "STATUS_NAMES"]
+
+STATUS_NAMES = {STATUS_CONVERGED: "converged", STATUS_MAX_ITER: "max_iter",
+                STATUS_DIVERGED: "diverged", STATUS_NONFINITE: "non-finite",
+                STATUS_CALLBACK: "callback"}
+
+
+@dataclass
+class IterationInfo:
+    """What a callback sees after each iteration (the state is already damped)."""
+
+    iteration: int
+    error: float
+    state: tuple
+
+
+@dataclass
+class IterationOutcome:
+    state: tuple
+    n_iter: int
+    status: int
+    residuals: np.ndarray = field(repr=False)
+
+
+def status_message(status: int, n_iter: int, error: float, tol: float) -> str:
+    """A one-line explanation of how a run ended."""
+    if status == STATUS_CONVERGED:
+        return f"converged in {n_iter} iterations (error {error:.3g} <= tol {tol:.3g})"
+    if status == STATUS_MAX_ITER:
+        return (f"did not converge within max_iter={n_iter} iterations "
+                f"(last error {error:.3g} > tol {tol:.3g})")
+    if status == STATUS_DIVERGED:
+        return (f"diverged at iteration {n_iter} (error {error:.3g}); "
+                "rolled back to the state with the smallest error")
+    if status == STATUS_NONFINITE:
+        return (f"non-finite values at iteration {n_iter}; rolled back to the last finite state "
+                "with the smallest error")
+    if status == STATUS_CALLBACK:
+        return f"stopped by the callback after {n_iter} iterations (error {error:.3g})"
+    raise ValueError(f"unknown status {status}")
+
+
+def _finite(state) -> bool:
+    return all(np.all(np.isfinite(x)) for x in state)
+
+
+def iterate(update, state, *, damping: float, max_iter: int, tol: float,
+            divergence_factor: float = np.inf, callback=None) -> IterationOutcome:
+    """Iterate ``state ← θ·state + (1−θ)·update(state)`` until convergence.
+
+    Parameters
+    ----------
+    update : callable
+        ``update(state) -> (new_state, error)``: the undamped successor (a tuple of arrays shaped
+        like ``state``) and the convergence error of this step.
+    state : tuple of ndarray
+        The initial state (copied, never modified).
+    damping, max_iter, tol, divergence_factor
+        See the module docstring.
+    callback : callable, optional
+        ``callback(info: IterationInfo) -> bool | None``; True stops the run.
+    """
+    state = tuple(np.array(x, copy=True) for x in state)
+    residuals = np.full(max_iter, np.nan)
+    best_state, best_error = state, np.inf
+    for it in range(max_iter):
+        new_state, error = update(state)
+        residuals[it] = error
+        if not (np.isfinite(error) and _finite(new_state)):
+            restore = best_state if best_error < np.inf else state
+            return IterationOutcome(restore, it + 1, STATUS_NONFINITE, residuals[:it + 1])
+        if error < best_error:
+            best_state, best_error = state, error
+        elif error > divergence_factor * best_error:
+            return IterationOutcome(best_state, it + 1, STATUS_DIVERGED, residuals[:it + 1])
+        if damping:
+            state = tuple(damping * old + (1.0 - damping) * new
+                          for old, new in zip(state, new_state))
+        else:
+            state = tuple(new_state)
+        stop = callback is not None and callback(IterationInfo(it + 1, float(error), state))
+        if error <= tol:
+            return IterationOutcome(state, it + 1, STATUS_CONVERGED, residuals[:it + 1])
+        if stop:
+            return IterationOutcome(state, it + 1, STATUS_CALLBACK, residuals[:it + 1])
+    return IterationOutcome(state, max_iter, STATUS_MAX_ITER, residuals)
