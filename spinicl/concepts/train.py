@@ -1,0 +1,349 @@
+"""Online mini-batch SGD on fresh concept prompts, with metrics, checkpoints and a progress bar.
+
+Every step draws B new prompts (online SGD, ``shared/reference/multiconcept_icl.md`` §3), takes one
+optimiser step (:class:`spinicl.training.optimizers.SGD` unless told otherwise) and, every
+``log_every`` steps, evaluates the model on fixed test sets (one per test sampler, e.g. the
+out-of-distribution scenarios) and records the weight-space metrics of :mod:`.metrics`.
+
+A run with ``checkpoint=PATH`` writes the parameters, the optimiser buffers, the training
+generator's state and the history atomically every ``checkpoint_every`` steps; started again
+with the same settings it resumes from there, and the result is bitwise identical to an
+uninterrupted run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._checkpoint import (config_fingerprint, generator_state, load_checkpoint,
+                           restore_generator, save_checkpoint)
+from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
+from .._progress import progress_bar
+from .._validation import as_seed_sequence, check_int, check_real
+from ..training.optimizers import Optimizer, flatten_state, make_optimizer, unflatten_state
+from .dictionary import ConceptDictionary
+from .metrics import evaluate, snapshot
+from .model import ConceptTransformer
+from .prompts import ConceptPromptSampler
+
+__all__ = ["TrainingResult", "train_concepts", "default_setup", "DEFAULTS"]
+
+#: The working defaults of the reconstruction (reference §3 "Working defaults"), all [G].
+DEFAULTS = dict(dim=64, n_concepts=4, alpha=1.0, beta=0.8, alpha_label=1.0, beta_label=0.8,
+                noise=0.05, p_poly=0.5, context_length=8, width=20, init="tied",
+                init_scale=0.05, l2=1e-4, batch_size=64, lr=1.0, basis_seed=1)
+
+TRAIN_METRICS = ("train.loss", "train.error", "train.attention")
+
+
+def default_setup(*, dictionary_options: dict | None = None, sampler_options: dict | None = None,
+                  model_options: dict | None = None, rng=0, **overrides):
+    """The reconstruction's default dictionary, sampler and model, with overrides.
+
+    Keyword overrides may name any key of :data:`DEFAULTS` that belongs to the dictionary
+    (dim, n_concepts, alpha, beta, alpha_label, beta_label, basis_seed), the sampler (noise,
+    p_poly, context_length) or the model (width, init, init_scale, l2); ``*_options`` pass
+    further constructor arguments through. ``rng`` seeds the model's initialisation.
+
+    Returns
+    -------
+    (ConceptDictionary, ConceptPromptSampler, ConceptTransformer)
+    """
+    unknown = set(overrides) - set(DEFAULTS) - {"batch_size", "lr"}
+    if unknown:
+        raise TypeError(f"unknown setting(s) {sorted(unknown)}; choose from {sorted(DEFAULTS)}")
+    cfg = {**DEFAULTS, **overrides}
+    dic = ConceptDictionary(cfg["dim"], cfg["n_concepts"], alpha=cfg["alpha"], beta=cfg["beta"],
+                            alpha_label=cfg["alpha_label"], beta_label=cfg["beta_label"],
+                            rng=cfg["basis_seed"], **(dictionary_options or {}))
+    sampler = ConceptPromptSampler(dic, context_length=cfg["context_length"],
+                                   noise=cfg["noise"], p_poly=cfg["p_poly"],
+                                   **(sampler_options or {}))
+    model = ConceptTransformer(dic.dim, width=cfg["width"], init=cfg["init"],
+                               init_scale=cfg["init_scale"], l2=cfg["l2"], rng=rng,
+                               **(model_options or {}))
+    return dic, sampler, model
+
+
+@dataclass(eq=False)
+class TrainingResult:
+    """A finished (or resumed-and-finished) training run.
+
+    Attributes
+    ----------
+    model : ConceptTransformer
+        The trained model.
+    steps : ndarray of int
+        The SGD steps at which the history was logged (0 = initialisation).
+    history : dict of str -> ndarray
+        ``train.loss``, ``train.error``, ``train.attention`` (batch means since the previous
+        log point; NaN at step 0); for every test set NAME: ``NAME.loss``, ``NAME.error``,
+        ``NAME.error_lo``, ``NAME.error_hi`` (95 % Wilson), ``NAME.attention``; and the
+        weight-space metrics of :func:`spinicl.concepts.metrics.snapshot` (scalars, or (K,)
+        rows per log point for the γ coefficients).
+    floors : dict of str -> float
+        The retrieval floor of every test set.
+    settings : dict
+        Everything that defines the run.
+    converged : bool
+        The final error of the first test set is within ``tolerance`` of its floor.
+    n_iter : int
+        SGD steps taken in total.
+    message : str
+    wall_time : float
+        Seconds spent in this call (a resumed run counts only its own part).
+    resumed_from : int
+        The step a checkpoint was resumed from (0 for a fresh run).
+    """
+
+    model: ConceptTransformer
+    steps: np.ndarray
+    history: dict
+    floors: dict
+    settings: dict
+    converged: bool
+    n_iter: int
+    message: str
+    wall_time: float = 0.0
+    resumed_from: int = 0
+    test_names: tuple = field(default_factory=tuple)
+
+    def series(self, name: str) -> np.ndarray:
+        """One logged metric over the log points."""
+        if name not in self.history:
+            raise KeyError(f"no metric {name!r}; logged: {sorted(self.history)}")
+        return self.history[name]
+
+    def final(self, name: str):
+        return self.series(name)[-1]
+
+    def save(self, out_dir, stem: str = "concepts_training") -> dict:
+        """Write ``stem.npz`` (steps, history, parameters) and ``stem.json`` (the run record)."""
+        out_dir = Path(out_dir)
+        arrays = {"steps": self.steps}
+        arrays.update({f"history.{k}": v for k, v in self.history.items()})
+        arrays.update({f"param.{k}": v for k, v in self.model.params.items()})
+        npz = save_npz_atomic(out_dir / f"{stem}.npz", **arrays)
+        record = run_record("concepts-training", self.settings, floors=self.floors,
+                            converged=self.converged, n_iter=self.n_iter, message=self.message,
+                            wall_time=self.wall_time, test_names=list(self.test_names),
+                            files={"data": npz.name},
+                            note="reconstruction of Bu et al. (NeurIPS 2024); the paper's "
+                                 "settings were unavailable")
+        js = save_json_atomic(out_dir / f"{stem}.json", record)
+        return {"npz": npz, "json": js}
+
+    @classmethod
+    def load(cls, npz_path) -> "TrainingResult":
+        """Read a result written by :meth:`save` (the model is rebuilt from its settings)."""
+        npz_path = Path(npz_path)
+        arrays = load_npz(npz_path)
+        record = json.loads(npz_path.with_suffix(".json").read_text())
+        settings = record["parameters"]
+        mset = dict(settings["model"])
+        seed = mset.pop("seed", None)
+        model = ConceptTransformer(**mset, rng=0 if seed is None else seed)
+        model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("param.")})
+        history = {k[8:]: v for k, v in arrays.items() if k.startswith("history.")}
+        return cls(model=model, steps=arrays["steps"], history=history,
+                   floors=record["floors"], settings=settings, converged=record["converged"],
+                   n_iter=record["n_iter"], message=record["message"],
+                   wall_time=record.get("wall_time", 0.0),
+                   test_names=tuple(record.get("test_names", ())))
+
+    def __repr__(self) -> str:
+        name = self.test_names[0] if self.test_names else None
+        err = f", final_error={self.final(name + '.error'):.4g}" if name else ""
+        return (f"TrainingResult(n_iter={self.n_iter}, converged={self.converged}{err}, "
+                f"log_points={self.steps.size}, message={self.message!r})")
+
+
+def _dictionary_digest(dic: ConceptDictionary) -> str:
+    return hashlib.sha256(np.ascontiguousarray(dic.basis_vectors).tobytes()).hexdigest()[:16]
+
+
+def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, steps: int = 1500,
+                   batch_size: int = 64, lr: float = 1.0, optimizer="sgd",
+                   log_every: int = 25, test_samplers: dict | None = None, n_test: int = 4000,
+                   n_noise: int = 64, tolerance: float = 0.01, checkpoint=None,
+                   checkpoint_every: int = 250, callback=None, rng=0,
+                   progress: bool = True) -> TrainingResult:
+    """Train ``model`` in place by online mini-batch SGD on prompts from ``sampler``.
+
+    Parameters
+    ----------
+    model : ConceptTransformer
+        Updated in place (its trainable matrices).
+    sampler : ConceptPromptSampler
+        The training distribution (fresh prompts every step).
+    steps : int
+        Total number of SGD steps (>= 1). A resumed run continues up to ``steps``.
+    batch_size : int
+        B >= 1 prompts per step.
+    lr : float
+        Learning rate η > 0 (used when ``optimizer`` is a name).
+    optimizer : str or Optimizer
+        ``"sgd"`` (default, plain SGD as in the paper), ``"adam"``, ``"adamw"``, or an
+        :class:`spinicl.training.optimizers.Optimizer` instance. The L2 penalty is the model's
+        ``l2``; the optimiser's own weight decay is left at 0 by the names.
+    log_every : int
+        Log the metrics every this many steps (and at step 0 and at the end).
+    test_samplers : dict of str -> ConceptPromptSampler, optional
+        Test distributions evaluated at each log point (default ``{"test": sampler}``). The first
+        one decides ``converged``.
+    n_test : int
+        Prompts per test set (each a fixed set, regenerated from its seed).
+    n_noise : int
+        Noise draws for the noise product.
+    tolerance : float
+        ``converged`` when the final test error is <= floor + tolerance.
+    checkpoint : path, optional
+        Checkpoint file (npz); resumed when it exists and was written with the same settings.
+    checkpoint_every : int
+        Steps between checkpoints.
+    callback : callable, optional
+        ``callback(step, model)`` after every step (monitoring; an exception aborts the run, and
+        the last checkpoint stays valid).
+    rng : int or SeedSequence
+        Master seed: its children drive the training prompts, the test sets and the noise draws.
+    progress : bool
+        Show a progress bar.
+    """
+    if not isinstance(model, ConceptTransformer):
+        raise TypeError(f"model must be a ConceptTransformer, got {type(model).__name__}")
+    if not isinstance(sampler, ConceptPromptSampler):
+        raise TypeError(f"sampler must be a ConceptPromptSampler, got {type(sampler).__name__}")
+    if sampler.dictionary.dim != model.dim:
+        raise ValueError(f"sampler dim {sampler.dictionary.dim} != model dim {model.dim}")
+    steps = check_int("steps", steps, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if isinstance(optimizer, Optimizer):
+        opt = optimizer
+    else:
+        lr = check_real("lr", lr, minimum=0.0, strict_min=True)
+        opt = make_optimizer(optimizer, lr=lr)
+    log_every = check_int("log_every", log_every, minimum=1)
+    n_test = check_int("n_test", n_test, minimum=1)
+    n_noise = check_int("n_noise", n_noise, minimum=1)
+    tolerance = check_real("tolerance", tolerance, minimum=0.0)
+    checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=1)
+    if test_samplers is None:
+        test_samplers = {"test": sampler}
+    if not isinstance(test_samplers, dict) or not test_samplers:
+        raise ValueError("test_samplers must be a non-empty dict name -> ConceptPromptSampler")
+    for name, s in test_samplers.items():
+        if not isinstance(s, ConceptPromptSampler):
+            raise TypeError(f"test_samplers[{name!r}] must be a ConceptPromptSampler")
+        if s.dictionary.dim != model.dim:
+            raise ValueError(f"test_samplers[{name!r}] has dim {s.dictionary.dim}, "
+                             f"the model {model.dim}")
+        if "." in name:
+            raise ValueError(f"test sampler names may not contain '.', got {name!r}")
+    dic = sampler.dictionary
+    root = as_seed_sequence(rng)
+    seed_info = {"entropy": str(root.entropy), "spawn_key": list(root.spawn_key)}
+    train_seq, test_seq, noise_seq = [
+        np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (i,))
+        for i in range(3)]
+    test_seqs = {name: np.random.SeedSequence(test_seq.entropy,
+                                              spawn_key=test_seq.spawn_key + (i,))
+                 for i, name in enumerate(test_samplers)}
+    settings = {
+        "dictionary": dic.settings(), "dictionary_digest": _dictionary_digest(dic),
+        "sampler": sampler.settings(), "model": model.settings(),
+        "test_samplers": {k: v.settings() for k, v in test_samplers.items()},
+        "optimizer": {"name": opt.name, **opt.hyperparameters()},
+        "batch_size": batch_size, "log_every": log_every, "n_test": n_test,
+        "n_noise": n_noise, "seed": seed_info,
+    }
+    fingerprint = config_fingerprint(settings)
+    floors = {name: s.floor() for name, s in test_samplers.items()}
+    history: dict[str, list] = {}
+    logged_steps: list[int] = []
+    step = 0
+    acc = {"loss": 0.0, "error": 0.0, "attention": 0.0, "count": 0}
+    gen = np.random.default_rng(train_seq)
+    resumed_from = 0
+
+    if checkpoint is not None:
+        loaded = load_checkpoint(checkpoint, fingerprint=fingerprint)
+        if loaded is not None:
+            arrays, meta = loaded
+            model.load_state_dict({k[6:]: v for k, v in arrays.items()
+                                   if k.startswith("param.")})
+            opt.load_state_dict(unflatten_state(arrays, meta["optimizer"]))
+            gen = restore_generator(meta["generator"])
+            step = resumed_from = int(meta["step"])
+            acc = meta["accumulator"]
+            logged_steps = [int(s) for s in arrays["hist_steps"]]
+            history = {k[5:]: list(v) for k, v in arrays.items() if k.startswith("hist.")}
+
+    def log(at_step: int):
+        if acc["count"]:
+            train_vals = (acc["loss"] / acc["count"], acc["error"] / acc["count"],
+                          acc["attention"] / acc["count"])
+        else:
+            train_vals = (np.nan, np.nan, np.nan)
+        record = dict(zip(TRAIN_METRICS, train_vals))
+        acc.update(loss=0.0, error=0.0, attention=0.0, count=0)
+        for name, s in test_samplers.items():
+            ev = evaluate(model, s, n_test, rng=test_seqs[name])
+            record[f"{name}.loss"] = ev.loss
+            record[f"{name}.error"] = ev.error
+            record[f"{name}.error_lo"], record[f"{name}.error_hi"] = ev.error_ci
+            record[f"{name}.attention"] = ev.correct_attention
+        record.update(snapshot(model, dic, noise=sampler.noise, rng=noise_seq))
+        for k, v in record.items():
+            history.setdefault(k, []).append(np.asarray(v, dtype=float))
+        logged_steps.append(at_step)
+
+    def save(at_step: int):
+        arrays = {f"param.{k}": v for k, v in model.params.items()}
+        opt_arrays, opt_meta = flatten_state(opt.state_dict())
+        arrays.update(opt_arrays)
+        arrays["hist_steps"] = np.asarray(logged_steps, dtype=np.int64)
+        arrays.update({f"hist.{k}": np.asarray(v) for k, v in history.items()})
+        save_checkpoint(checkpoint, arrays, {
+            "fingerprint": fingerprint, "step": at_step, "optimizer": opt_meta,
+            "generator": generator_state(gen), "accumulator": dict(acc)})
+
+    start = time.perf_counter()
+    if not logged_steps:
+        log(0)
+    params = model.trainable_params()
+    with progress_bar(total=steps, desc="concepts SGD", enabled=progress,
+                      initial=step) as bar:
+        while step < steps:
+            batch = sampler.sample(batch_size, rng=gen)
+            _, grads, fp = model.loss_and_gradients(batch)
+            opt.step(params, grads)
+            step += 1
+            acc["loss"] += float(fp.losses.mean())
+            acc["error"] += float(fp.errors.mean())
+            acc["attention"] += float(fp.correct_attention(batch).mean())
+            acc["count"] += 1
+            if step % log_every == 0 or step == steps:
+                log(step)
+                first = next(iter(test_samplers))
+                bar.set_postfix_str(f"err={history[first + '.error'][-1]:.4f}")
+            if checkpoint is not None and (step % checkpoint_every == 0 or step == steps):
+                save(step)
+            if callback is not None:
+                callback(step, model)
+            bar.update(1)
+    wall = time.perf_counter() - start
+    hist = {k: np.stack(v) for k, v in history.items()}
+    first = next(iter(test_samplers))
+    final_err = float(hist[first + ".error"][-1])
+    converged = final_err <= floors[first] + tolerance
+    message = (f"final {first} error {final_err:.4g} vs floor {floors[first]:.4g} "
+               f"(tolerance {tolerance:g}) after {step} steps")
+    return TrainingResult(model=model, steps=np.asarray(logged_steps), history=hist,
+                          floors=floors, settings=settings, converged=bool(converged),
+                          n_iter=step, message=message, wall_time=wall,
+                          resumed_from=resumed_from, test_names=tuple(test_samplers))
