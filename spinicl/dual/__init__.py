@@ -9,6 +9,9 @@ from .features import LinearFeatures, PositiveRandomFeatures, draw_projection, p
 from .bridge import bridge_predictions, dual_spin_features, linear_dual_model, softmax_first_order
 from .extensions import (LayerOutput, StackDual, TransformerLayerDual, attention_stack,
                          transformer_layer)
+from .studies import (ApproximationStudy, EquivalenceCurve, GeneralizationStudy,
+                      approximation_study, equivalence_curve, generalization_study,
+                      rademacher_bound, random_problem)
 from .model import (DualModel, DualSequence, DualTrajectory, MultiHeadDual, build_dual)
 
 __all__ = [
@@ -16,5 +19,7 @@ __all__ = [
     "softmax_attention", "linearized_attention", "AttentionOutput",
     "DualModel", "MultiHeadDual", "DualSequence", "DualTrajectory", "build_dual",
     "transformer_layer", "TransformerLayerDual", "LayerOutput", "attention_stack", "StackDual",
+    "random_problem", "equivalence_curve", "EquivalenceCurve", "approximation_study",
+    "ApproximationStudy", "generalization_study", "GeneralizationStudy", "rademacher_bound",
     "linear_dual_model", "bridge_predictions", "dual_spin_features", "softmax_first_order",
 ]
