@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validation import as_generator, check_choice, check_int, check_real
 from .driver import iterate, status_message
-from .equations import (STATUS_CONVERGED, VARIANT_CODES, coupling_products, parallel_update,
+from .equations import (STATUS_CONVERGED, STATUS_DIVERGED, STATUS_NONFINITE, VARIANT_CODES, coupling_products, parallel_update,
                         prepare_couplings, run_single, sequential_sweep)
 from .result import SolverResult
 
@@ -120,13 +120,14 @@ def dense_couplings(model) -> np.ndarray:
     return prepare_couplings(model.couplings)
 
 
-def _unstable_note(variance) -> str:
+def _unstable_note(status, variance) -> str:
     bad = int(np.sum(~(variance > 0)))
-    if not bad:
+    if not bad and status not in (STATUS_DIVERGED, STATUS_NONFINITE):
         return ""
-    return (f"; the cavity precision beta*lambda - V is non-positive at {bad} site(s): the cavity "
-            "(TAP) approximation is unstable on this instance (strongly correlated couplings, "
-            "small P or l2) -- use solve(method='cholesky') or 'cg' for the exact mean")
+    where = f" (the cavity precision is non-positive at {bad} site(s))" if bad else ""
+    return (f"; the cavity iteration is unstable on this instance{where}: strongly correlated "
+            "couplings at small P or l2 -- use solve(method='cholesky') or 'cg' for the exact "
+            "mean")
 
 
 def _resolve_operator(model, operator, schedule):
@@ -255,7 +256,7 @@ def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None
     error = float(residuals[-1]) if len(residuals) else float("nan")
     message = status_message(int(status), int(n_iter), error, tol)
     if status != STATUS_CONVERGED:
-        message += _unstable_note(v)
+        message += _unstable_note(status, v)
     return SolverResult(
         mean=m, variance=v, converged=status == STATUS_CONVERGED, n_iter=int(n_iter),
         residuals=residuals, message=message,
