@@ -1,0 +1,375 @@
+"""Attention layers modified through the dual (representation-learning) reading, trained on ICL.
+
+Ren & Liu (NeurIPS 2024, §7 of our notes) read one softmax layer as contrastive-style learning
+without negatives and propose three modifications. Their exact formulas are not available; these
+are our reconstructions, one knob each:
+
+``"regularized"`` — a norm penalty (λ/2)‖W‖_F² on the dual model gives W_1 = α W_0 + ΔW with
+    α = 1 − ηλ, i.e. the query's self term of the attention is scaled by α (``reg_mode=
+    "self_term"``, the attention matrix A − (1 − α) diag(A), not renormalised), or the whole
+    output by α (``reg_mode="global"``).
+``"augmented"`` — nonlinear views: keys g_K(W_K h) and/or values g_V(W_V h) with small residual
+    ReLU MLPs g(u) = u + U_2 relu(U_1 u + b_1) + b_2 trained with the layer (``augment`` =
+    "keys", "values" or "both"; ``hidden`` units).
+``"negative"`` — each value is repelled from the mean value of its negatives,
+    h' = Σ_i a_i (ṽ_i − β v̄_{𝒩_i}); 𝒩 = the ``n_negatives`` context tokens with the lowest
+    attention (``selection="lowest"``, the same set for every i, treated as constant in the
+    gradient), random context tokens (``"random"``, a deterministic function of the batch), or
+    all other context tokens (``"all"``).
+
+``"plain"`` is unmodified softmax attention, identical to :class:`spinicl.training.SoftmaxAttention`.
+The layers are :class:`spinicl.training.AttentionModel` subclasses with analytic gradients, so
+:func:`spinicl.training.train` (Adam, online batches, checkpoints) trains them.
+:func:`compare_modifications` trains every family under several settings against the plain layer
+over seeds (common random numbers: a seed fixes the data, the test set and the shared weights).
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._io import run_record, save_json_atomic, save_npz_atomic
+from .._progress import progress_bar
+from .._validation import as_seed_sequence, check_choice, check_int, check_real
+from ..prompts import sample_prompts
+from ..training import layers
+from ..training.models import AttentionModel
+
+__all__ = ["ModifiedAttention", "VARIANTS", "DEFAULT_SETTINGS", "ModificationStudy",
+           "compare_modifications"]
+
+VARIANTS = ("plain", "regularized", "augmented", "negative")
+REG_MODES = ("self_term", "global")
+AUGMENTS = ("keys", "values", "both")
+SELECTIONS = ("lowest", "random", "all")
+
+DEFAULT_SETTINGS = {
+    "regularized": [{"alpha": 0.0}, {"alpha": 0.5}, {"alpha": 0.9, "reg_mode": "global"}],
+    "augmented": [{"augment": "keys", "hidden": 16}, {"augment": "values", "hidden": 16},
+                  {"augment": "both", "hidden": 16}],
+    "negative": [{"beta": 0.05, "n_negatives": 3}, {"beta": 0.2, "n_negatives": 3},
+                 {"beta": 0.1, "selection": "all"}],
+}
+
+
+class ModifiedAttention(AttentionModel):
+    """One softmax-attention head on in-context regression with a dual-inspired modification.
+
+    ŷ is the last coordinate of h'_{N+1}; the query attends to all N+1 tokens (itself included).
+
+    Parameters
+    ----------
+    dim : int
+        D (tokens have D+1 rows).
+    variant : {"plain", "regularized", "augmented", "negative"}
+    head_dim : int, optional
+        Rows d_o of W_K and W_Q (default D+1).
+    alpha : float
+        Regularised: the factor α = 1 − ηλ (>= 0).
+    reg_mode : {"self_term", "global"}
+    augment : {"keys", "values", "both"}
+    hidden : int
+        Width of the augmentation MLPs.
+    mlp_init : float
+        Scale of U_2 at initialisation (0 starts exactly at the plain layer).
+    beta : float
+        Negative-sample strength β (>= 0).
+    n_negatives : int
+        |𝒩| for ``"lowest"`` and ``"random"`` selection.
+    selection : {"lowest", "random", "all"}
+    rng : seed-like
+        Initialisation (W_Q, W_K, W_V first, so every variant shares them for a given seed).
+    """
+
+    name = "modified_attention"
+
+    def __init__(self, dim: int, *, variant: str = "plain", head_dim: int | None = None,
+                 alpha: float = 1.0, reg_mode: str = "self_term", augment: str = "both",
+                 hidden: int = 16, mlp_init: float = 0.1, beta: float = 0.1,
+                 n_negatives: int = 3, selection: str = "lowest", rng=None):
+        super().__init__(dim, rng=rng)
+        self.variant = check_choice("variant", variant, VARIANTS)
+        n = self.width
+        self.head_dim = check_int("head_dim", head_dim if head_dim is not None else n, minimum=1)
+        self.alpha = check_real("alpha", alpha, minimum=0.0)
+        self.reg_mode = check_choice("reg_mode", reg_mode, REG_MODES)
+        self.augment = check_choice("augment", augment, AUGMENTS)
+        self.hidden = check_int("hidden", hidden, minimum=1)
+        self.mlp_init = check_real("mlp_init", mlp_init, minimum=0.0)
+        self.beta = check_real("beta", beta, minimum=0.0)
+        self.n_negatives = check_int("n_negatives", n_negatives, minimum=1)
+        self.selection = check_choice("selection", selection, SELECTIONS)
+        self.params["W_Q"] = self._init((self.head_dim, n))
+        self.params["W_K"] = self._init((self.head_dim, n))
+        self.params["W_V"] = self._init((n, n))
+        if variant == "augmented":
+            for tag, width in self._mlps():
+                self.params[f"{tag}_W1"] = self._init((self.hidden, width), 1.0 / np.sqrt(width))
+                self.params[f"{tag}_b1"] = np.zeros(self.hidden)
+                self.params[f"{tag}_W2"] = self._init((width, self.hidden),
+                                                      self.mlp_init / np.sqrt(self.hidden))
+                self.params[f"{tag}_b2"] = np.zeros(width)
+
+    def _mlps(self):
+        out = []
+        if self.variant == "augmented" and self.augment in ("keys", "both"):
+            out.append(("gK", self.head_dim))
+        if self.variant == "augmented" and self.augment in ("values", "both"):
+            out.append(("gV", self.width))
+        return out
+
+    def settings(self) -> dict:
+        """The variant's knobs (only those that matter for it)."""
+        s = {"variant": self.variant}
+        if self.variant == "regularized":
+            s.update(alpha=self.alpha, reg_mode=self.reg_mode)
+        elif self.variant == "augmented":
+            s.update(augment=self.augment, hidden=self.hidden, mlp_init=self.mlp_init)
+        elif self.variant == "negative":
+            s.update(beta=self.beta, selection=self.selection)
+            if self.selection != "all":
+                s["n_negatives"] = self.n_negatives
+        return s
+
+    def config(self):
+        return super().config() | {"head_dim": self.head_dim} | self.settings()
+
+    def __repr__(self) -> str:
+        knobs = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+        return f"ModifiedAttention(D={self.dim}, {knobs}, {self.n_parameters()} parameters)"
+
+    # ------------------------------------------------------------------ pieces
+    def _view(self, tag, U):
+        """g(U) = U + MLP(U) column-wise, or U itself without that MLP."""
+        if f"{tag}_W1" not in self.params:
+            return U, None
+        p = self.params
+        out, cache = layers.relu_mlp_forward(U, p[f"{tag}_W1"], p[f"{tag}_b1"], p[f"{tag}_W2"],
+                                             p[f"{tag}_b2"])
+        return U + out, cache
+
+    def _negative_mixing(self, tokens, weights):
+        """M (P, T, T): column i averages the values of i's negatives (context tokens only)."""
+        P, _, T = tokens.shape
+        N = T - 1
+        M = np.zeros((P, T, T))
+        if self.selection == "all":
+            if N < 2:
+                raise ValueError("selection='all' needs at least 2 context tokens")
+            M[:, :N, :] = 1.0 / (N - 1)
+            idx = np.arange(N)
+            M[:, idx, idx] = 0.0
+            M[:, :N, N] = 1.0 / N          # the query's negatives: every context token
+            return M
+        k = min(self.n_negatives, N)
+        if self.selection == "lowest":
+            chosen = np.argsort(weights[:, :N], axis=1, kind="stable")[:, :k]
+        else:
+            g = np.random.default_rng([zlib.crc32(tokens.tobytes()), P, T])
+            chosen = np.argsort(g.random((P, N)), axis=1)[:, :k]
+        M[np.arange(P)[:, None], chosen, :] = 1.0 / k
+        return M
+
+    def _forward_full(self, batch):
+        p = self.params
+        H = batch.tokens
+        P, n, T = H.shape
+        scale = 1.0 / np.sqrt(self.head_dim)
+        K0 = p["W_K"] @ H                                             # (P, d_o, T)
+        q = H[:, :, -1] @ p["W_Q"].T                                  # (P, d_o)
+        V0 = p["W_V"] @ H
+        K, k_cache = self._view("gK", K0)
+        V, v_cache = self._view("gV", V0)
+        scores = scale * np.matmul(q[:, None, :], K)[:, 0, :]
+        weights = layers.softmax(scores, axis=1)
+        mult = np.ones(T)
+        if self.variant == "regularized":
+            if self.reg_mode == "self_term":
+                mult[-1] = self.alpha
+            else:
+                mult[:] = self.alpha
+        a = weights * mult
+        M = None
+        if self.variant == "negative" and self.beta > 0:
+            M = self._negative_mixing(H, weights)
+            coef = a - self.beta * np.einsum("pji,pi->pj", M, a)
+        else:
+            coef = a
+        pred = np.einsum("pt,pt->p", V[:, -1, :], coef)
+        cache = dict(H=H, q=q, K=K, V=V, weights=weights, mult=mult, M=M, coef=coef,
+                     k_cache=k_cache, v_cache=v_cache, scale=scale)
+        return pred, cache
+
+    def _backward_full(self, d_pred, c):
+        p = self.params
+        H = c["H"]
+        d_V = np.zeros_like(c["V"])
+        d_V[:, -1, :] = d_pred[:, None] * c["coef"]
+        d_coef = d_pred[:, None] * c["V"][:, -1, :]
+        if c["M"] is not None:
+            d_a = d_coef - self.beta * np.einsum("pji,pj->pi", c["M"], d_coef)
+        else:
+            d_a = d_coef
+        d_w = d_a * c["mult"]
+        w = c["weights"]
+        d_s = w * (d_w - np.sum(w * d_w, axis=1, keepdims=True))
+        d_K = c["scale"] * c["q"][:, :, None] * d_s[:, None, :]
+        d_q = c["scale"] * np.matmul(c["K"], d_s[:, :, None])[:, :, 0]
+        grads = {}
+        for tag, d_view, cache in (("gK", d_K, c["k_cache"]), ("gV", d_V, c["v_cache"])):
+            if cache is None:
+                continue
+            d_in, g = layers.relu_mlp_backward(d_view, cache)
+            for key, value in g.items():
+                grads[f"{tag}_{key}"] = value
+            if tag == "gK":
+                d_K = d_K + d_in
+            else:
+                d_V = d_V + d_in
+        Ht = np.swapaxes(H, 1, 2)
+        grads["W_K"] = np.matmul(d_K, Ht).sum(axis=0)
+        grads["W_Q"] = d_q.T @ H[:, :, -1]
+        grads["W_V"] = np.matmul(d_V, Ht).sum(axis=0)
+        return {k: grads[k] for k in p}
+
+
+# ---------------------------------------------------------------------------- comparison
+def _label(family: str, setting: dict) -> str:
+    short = {"alpha": "α", "beta": "β", "reg_mode": "", "augment": "", "hidden": "h",
+             "n_negatives": "k", "selection": ""}
+    parts = []
+    for key, value in setting.items():
+        name = short.get(key, key)
+        parts.append(f"{name}={value:g}" if isinstance(value, float) and name else
+                     (str(value) if not name else f"{name}={value}"))
+    return f"{family}: " + ", ".join(parts) if parts else family
+
+
+@dataclass(eq=False)
+class ModificationStudy:
+    """Test-loss curves of modified layers and the plain layer over seeds.
+
+    ``test_loss`` has shape (n_runs, n_seeds, n_evals); run 0 is the plain layer, the others are
+    ``families[r]`` with ``settings[r]``; ``eval_steps`` the evaluation steps.
+    """
+
+    labels: list
+    families: list
+    settings: list
+    eval_steps: np.ndarray
+    test_loss: np.ndarray
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def final(self) -> np.ndarray:
+        """Final test loss, (n_runs, n_seeds)."""
+        return self.test_loss[:, :, -1]
+
+    def relative_to_plain(self) -> np.ndarray:
+        """Final test loss divided by the plain layer's on the same seed, (n_runs, n_seeds)."""
+        return self.final / self.final[:1]
+
+    def summary(self) -> str:
+        """One line per run: final test loss mean ± standard error, ratio to the plain layer."""
+        lines = []
+        rel = self.relative_to_plain()
+        n = self.final.shape[1]
+        for r, label in enumerate(self.labels):
+            f = self.final[r]
+            se = f.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
+            lines.append(f"{label:38s} {f.mean():.4f} ± {se:.4f}   ratio {rel[r].mean():.3f}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"ModificationStudy({len(self.labels)} runs x {self.test_loss.shape[1]} seeds, "
+                f"{self.eval_steps[-1]} steps)")
+
+    def save(self, out_dir, stem: str = "dual_modifications") -> dict:
+        out_dir = Path(out_dir)
+        npz = save_npz_atomic(out_dir / f"{stem}.npz", eval_steps=self.eval_steps,
+                              test_loss=self.test_loss)
+        record = run_record("dual-modifications", self.parameters, labels=self.labels,
+                            families=self.families, settings=self.settings,
+                            files={"data": npz.name})
+        return {"npz": npz, "json": save_json_atomic(out_dir / f"{stem}.json", record)}
+
+
+def _child(root, *key):
+    return np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + tuple(key))
+
+
+def compare_modifications(settings: dict | None = None, *, dim: int = 5,
+                          context_length: int = 20, steps: int = 1500, batch_size: int = 64,
+                          lr: float = 3e-3, n_seeds: int = 3, n_test: int = 2000,
+                          eval_every: int | None = None, label_noise: float = 0.0,
+                          rng=0, progress: bool = True, checkpoint_dir=None) -> ModificationStudy:
+    """Train the plain layer and every (family, setting) on in-context linear regression.
+
+    Parameters
+    ----------
+    settings : dict family → list of option dicts, optional
+        Families among "regularized", "augmented", "negative" (default
+        :data:`DEFAULT_SETTINGS`).
+    dim, context_length : int
+        D and N of the prompts (li2024 convention, fresh task per prompt).
+    steps, batch_size, lr : Adam steps on fresh online batches.
+    n_seeds : int
+        Seed s fixes the test prompts, the training stream and the shared attention weights for
+        every run (common random numbers), so ratios to the plain layer are paired.
+    checkpoint_dir : path, optional
+        Each (run, seed) checkpoints there (:func:`spinicl.training.train`) and resumes.
+    """
+    from ..training import train
+
+    settings = DEFAULT_SETTINGS if settings is None else settings
+    if not isinstance(settings, dict):
+        raise TypeError(f"settings must be a dict family -> list of option dicts, got "
+                        f"{type(settings).__name__}")
+    runs = [("plain", {})]
+    for family, options in settings.items():
+        check_choice("settings family", family, VARIANTS[1:])
+        for opt in options:
+            if not isinstance(opt, dict):
+                raise TypeError(f"settings[{family!r}] must hold dicts, got {opt!r}")
+            runs.append((family, dict(opt)))
+    n_seeds = check_int("n_seeds", n_seeds, minimum=1)
+    steps = check_int("steps", steps, minimum=1)
+    n_test = check_int("n_test", n_test, minimum=1)
+    eval_every = check_int("eval_every", eval_every if eval_every is not None
+                           else max(1, steps // 30), minimum=1)
+    root = as_seed_sequence(rng)
+    for family, opt in runs:           # fail on bad options before any training
+        ModifiedAttention(dim, variant=family, rng=0, **opt)
+    curves = None
+    with progress_bar(total=len(runs) * n_seeds, desc="modified layers",
+                      enabled=progress) as bar:
+        for s in range(n_seeds):
+            test = sample_prompts(dim, context_length, n_test, label_noise=label_noise,
+                                  rng=_child(root, s, 0))
+            stream = sample_prompts(dim, context_length, batch_size, label_noise=label_noise,
+                                    rng=_child(root, s, 1))
+            for r, (family, opt) in enumerate(runs):
+                model = ModifiedAttention(dim, variant=family, rng=_child(root, s, 2), **opt)
+                ckpt = None
+                if checkpoint_dir is not None:
+                    ckpt = Path(checkpoint_dir) / f"modified_run{r}_seed{s}.npz"
+                result = train(model, stream, optimizer="adam", lr=lr, steps=steps,
+                               batch_size=batch_size, online=True, rng=_child(root, s, 3),
+                               eval_prompts=test, eval_every=eval_every, progress=False,
+                               checkpoint=ckpt)
+                history = result.history
+                if curves is None:
+                    eval_steps = np.asarray(history.eval_steps)
+                    curves = np.full((len(runs), n_seeds, eval_steps.size), np.nan)
+                curves[r, s] = history.test_loss
+                bar.update(1)
+    params = dict(dim=dim, context_length=context_length, steps=steps, batch_size=batch_size,
+                  lr=lr, n_seeds=n_seeds, n_test=n_test, eval_every=eval_every,
+                  label_noise=label_noise, optimizer="adam",
+                  seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key))
+    return ModificationStudy([_label(f, o) if f != "plain" else "plain (unmodified)"
+                              for f, o in runs], [f for f, _ in runs], [o for _, o in runs],
+                             eval_steps, curves, params)
