@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_seed_sequence, check_choice, check_finite_array
-from .amp import VARIANT_DEFAULTS, _check_common, dense_couplings
+from .amp import VARIANT_DEFAULTS, _check_common
 from .driver import STATUS_NAMES
 from .equations import STATUS_CONVERGED, VARIANT_CODES, prepare_couplings, run_parallel_batch
 from .result import BatchSolverResult
@@ -34,6 +34,13 @@ def normal_initial_states(n_instances: int, n_spins: int, rng=None) -> tuple[np.
     return m, v, children
 
 
+def _raw_couplings(model) -> np.ndarray:
+    """J as stored (diagonal included), reusing a Hessian the model already built."""
+    if getattr(model, "_couplings", None) is None and getattr(model, "_hessian", None) is not None:
+        return -model._hessian
+    return model.couplings
+
+
 def _stack(models, couplings, fields, self_couplings, dtype):
     if models is not None:
         if couplings is not None or fields is not None or self_couplings is not None:
@@ -44,7 +51,10 @@ def _stack(models, couplings, fields, self_couplings, dtype):
         n = models[0].n_spins
         if any(mod.n_spins != n for mod in models):
             raise ValueError("all models in a batch must have the same number of spins")
-        J = np.stack([dense_couplings(mod) for mod in models]).astype(dtype, copy=False)
+        J = np.empty((len(models), n, n), dtype=dtype)
+        for b, mod in enumerate(models):
+            J[b] = _raw_couplings(mod)
+        J[:, np.arange(n), np.arange(n)] = 0
         h = np.stack([np.asarray(mod.fields, dtype=float) for mod in models])
         lam = np.stack([np.asarray(mod.self_couplings, dtype=float) for mod in models])
         return J, h, lam

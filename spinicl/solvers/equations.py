@@ -69,9 +69,13 @@ def coupling_products(couplings, m, v, M, V):
     squares J_ij² are formed in registers rather than read from a second matrix.
     """
     n = m.shape[0]
+    # zero accumulators of the arrays' own precision (a literal 0 would promote float32 sums to
+    # float64 and halve the vector width)
+    M[:] = 0
+    V[:] = 0
     i = 0
     while i + 4 <= n:
-        zero = M[i] * 0
+        zero = M[i]
         a0 = zero
         a1 = zero
         a2 = zero
@@ -105,8 +109,8 @@ def coupling_products(couplings, m, v, M, V):
         V[i + 3] = b3
         i += 4
     for r in range(i, n):
-        acc_m = M[r] * 0
-        acc_v = acc_m
+        acc_m = M[r]
+        acc_v = V[r]
         for j in range(n):
             c = couplings[r, j]
             acc_m += c * m[j]
