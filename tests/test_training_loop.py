@@ -178,3 +178,14 @@ def test_train_bad_models_and_prompts():
         train("merged", prompts.tokens, steps=2, progress=False)
     with pytest.raises(ValueError, match="snapshot_every"):
         train("softmax", prompts, steps=2, snapshot_every=1, progress=False)
+
+
+def test_quadratic_and_feature_training_agree(big_p):
+    a = train(MergedLinearAttention(3, rng=2), big_p, lr=0.01, steps=100, rng=0, progress=False,
+              quadratic=True)
+    b = train(MergedLinearAttention(3, rng=2), big_p, lr=0.01, steps=100, rng=0, progress=False,
+              quadratic=False)
+    # same trajectory up to rounding of the two (algebraically equal) gradient formulas
+    np.testing.assert_allclose(a.weights, b.weights, rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match="quadratic"):
+        train("merged", big_p, steps=2, batch_size=10, quadratic=True, progress=False)

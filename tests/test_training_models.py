@@ -103,3 +103,18 @@ def test_model_bad_inputs(prompts):
         M.MergedLinearAttention(0)
     with pytest.raises(ValueError, match="n_heads"):
         M.MultiHeadLinearAttention(3, n_heads=0)
+
+
+@pytest.mark.parametrize("name", ["merged", "separate"])
+def test_quadratic_path_equals_feature_path(name, prompts):
+    model = _model(name, seed=2)
+    lf, gf = model.loss_and_grad(prompts)
+    lq, gq = model.loss_and_grad(model.prepare(prompts, quadratic=True))
+    assert lq == pytest.approx(lf, rel=1e-11)
+    for key in model.params:
+        np.testing.assert_allclose(gq[key], gf[key], rtol=1e-10, atol=1e-13)
+
+
+def test_quadratic_needs_a_quadratic_model(prompts):
+    with pytest.raises(ValueError, match="quadratic"):
+        _model("softmax").prepare(prompts, quadratic=True)

@@ -189,7 +189,8 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
           batch_size: int | None = None, online: bool = False, schedule: str = "constant",
           warmup: int = 0, rng=None, eval_prompts=None, eval_every: int | None = None,
           snapshot_every: int | None = None, tol: float | None = None,
-          on_divergence: str = "warn", model_options: dict | None = None, progress: bool = True,
+          on_divergence: str = "warn", quadratic: bool | None = None,
+          model_options: dict | None = None, progress: bool = True,
           checkpoint=None, checkpoint_every: int | None = None, callback=None) -> TrainResult:
     """Train an attention model on in-context regression prompts by gradient descent.
 
@@ -235,6 +236,10 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
     on_divergence : {"warn", "raise"}
         A non-finite loss or gradient stops the run; warn and return (``diverged=True``) or
         raise :class:`TrainingDiverged`. The message names the step and suggests a smaller lr.
+    quadratic : bool, optional
+        Full-batch steps of the merged/separate models from the loss's moments SᵀS/P, Sᵀy/P
+        (O(n²) per step after an O(P·n²) set-up; n = (D+1)²). Default: when full batch and
+        P >= n. The result equals the feature path up to rounding.
     progress : bool
         Show a progress bar.
     checkpoint : path, optional
@@ -295,7 +300,13 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
     base_lr = opt.lr
     coupled_decay = 0.0 if opt.name == "adamw" else opt.weight_decay
 
-    train_batch = model.prepare(prompts)
+    full_batch = batch_size is None and not online
+    if quadratic is None:
+        quadratic = (full_batch and model.supports_quadratic
+                     and prompts.n_prompts >= model.width**2)
+    elif quadratic and not full_batch:
+        raise ValueError("quadratic=True needs full-batch training (no batch_size, online=False)")
+    train_batch = model.prepare(prompts, quadratic=bool(quadratic))
     eval_batch = None if eval_prompts is None else model.prepare(eval_prompts)
     has_weights = model.merged_weights() is not None
     if snapshot_every is not None and not has_weights:
@@ -306,6 +317,7 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
         "model": model.config(), "init": _digest(*(model.params[k] for k in sorted(model.params))),
         "optimizer": opt.name, "hyperparameters": opt.hyperparameters(), "steps": steps,
         "batch_size": batch_size, "online": online, "schedule": schedule, "warmup": warmup,
+        "quadratic": bool(quadratic),
         "seed": [repr(root.entropy), list(root.spawn_key)],
         "prompts": _digest(prompts.tokens, prompts.targets, getattr(prompts, "task_pool", None)),
         "eval": None if eval_prompts is None else _digest(eval_prompts.tokens,

@@ -53,7 +53,10 @@ class Batch:
     """Prompts prepared for one model: targets and whatever its fast path needs.
 
     ``tokens`` (P, D+1, N+1) are always kept; ``context`` and ``query`` (P, D+1) hold the
-    factors c, q of the features; ``gram`` (P, D+1, D+1) holds G = X Xᵀ/N.
+    factors c, q of the features; ``gram`` (P, D+1, D+1) holds G = X Xᵀ/N. For the merged and
+    separate models, ``prepare(prompts, quadratic=True)`` also stores the moments of the
+    quadratic loss, SᵀS/P (n×n, n = (D+1)²), Sᵀy/P and mean y², so that a full-batch step
+    costs O(n²) whatever P (L(W) = wᵀ(SᵀS/P)w − 2(Sᵀy/P)·w + mean y², w = vec W).
     """
 
     tokens: np.ndarray
@@ -61,6 +64,9 @@ class Batch:
     context: np.ndarray | None = None
     query: np.ndarray | None = None
     gram: np.ndarray | None = None
+    second_moment: np.ndarray | None = None
+    cross_moment: np.ndarray | None = None
+    target_power: float | None = None
 
     @property
     def n_prompts(self) -> int:
@@ -104,10 +110,21 @@ class AttentionModel:
         std = 1.0 / np.sqrt(self.width) if std is None else std
         return layers.init_normal(shape, std, self._rng)
 
-    def prepare(self, prompts) -> Batch:
-        """Precompute what the fast path needs from ``prompts`` (a :class:`spinicl.Prompts`)."""
+    supports_quadratic = False
+
+    def prepare(self, prompts, *, quadratic: bool = False) -> Batch:
+        """Precompute what the fast path needs from ``prompts`` (a :class:`spinicl.Prompts`).
+
+        ``quadratic=True`` (merged and separate models only) also stores the loss's moments
+        (see :class:`Batch`): O(P·n²) once, then O(n²) per full-batch step.
+        """
+        if quadratic and not self.supports_quadratic:
+            raise ValueError(f"quadratic=True needs a model whose loss is quadratic in a merged W "
+                             f"('merged' or 'separate'), not {self.name!r}")
         if isinstance(prompts, Batch):
             self._check_dim(prompts.dim, "batch")
+            if quadratic and prompts.second_moment is None:
+                self._add_moments(prompts)
             return prompts
         tokens = getattr(prompts, "tokens", None)
         targets = getattr(prompts, "targets", None)
@@ -122,7 +139,19 @@ class AttentionModel:
             N = tokens.shape[2] - 1
             batch.gram = tokens @ np.swapaxes(tokens, 1, 2) / N
             batch.query = tokens[:, :, -1].copy()
+        if quadratic:
+            self._add_moments(batch)
         return batch
+
+    @staticmethod
+    def _add_moments(batch):
+        from ..hamiltonian import SpinGlass
+
+        # The Hamiltonian's couplings are exactly these moments: −J = SᵀS/P and h = Sᵀy/P.
+        glass = SpinGlass.from_feature_factors(batch.context, batch.query, batch.targets)
+        batch.second_moment = glass.gram()
+        batch.cross_moment = glass.fields.copy()
+        batch.target_power = float(np.mean(batch.targets**2))
 
     def _check_dim(self, dim, what):
         if dim != self.dim:
@@ -209,6 +238,18 @@ def _sla_full_backward(d_pred, tokens, gram):
     return np.einsum("pba,pbt,pct->ac", gram, d_out, tokens, optimize=True)
 
 
+def _merged_loss_and_grad(batch, W):
+    """MSE and dL/dW of ŷ = cᵀWq: O(P·n) from the features, or O(n²) from the moments."""
+    if batch.second_moment is not None:
+        w = W.ravel()
+        Mw = batch.second_moment @ w
+        value = float(w @ Mw - 2.0 * batch.cross_moment @ w + batch.target_power)
+        return max(value, 0.0), {"W": (2.0 * (Mw - batch.cross_moment)).reshape(W.shape)}
+    pred = np.einsum("pa,pa->p", batch.context @ W, batch.query)
+    value, d_pred = _mse(pred, batch.targets)
+    return value, {"W": (batch.context * d_pred[:, None]).T @ batch.query}
+
+
 class MergedLinearAttention(AttentionModel):
     """Simplified linear attention with merged key-query matrix W (the spin-glass model).
 
@@ -245,9 +286,10 @@ class MergedLinearAttention(AttentionModel):
     def _predict_fast(self, batch):
         return np.einsum("pa,pa->p", batch.context @ self.params["W"], batch.query)
 
+    supports_quadratic = True
+
     def _loss_and_grad_fast(self, batch):
-        value, d_pred = _mse(self._predict_fast(batch), batch.targets)
-        return value, {"W": (batch.context * d_pred[:, None]).T @ batch.query}
+        return _merged_loss_and_grad(batch, self.params["W"])
 
     def _forward_full(self, batch):
         pred, gram = _sla_full_forward(batch.tokens, self.params["W"])
@@ -284,9 +326,11 @@ class SeparateLinearAttention(AttentionModel):
     def _chain(self, G):
         return {"W_Q": self.params["W_K"] @ G.T, "W_K": self.params["W_Q"] @ G}
 
+    supports_quadratic = True
+
     def _loss_and_grad_fast(self, batch):
-        value, d_pred = _mse(self._predict_fast(batch), batch.targets)
-        return value, self._chain((batch.context * d_pred[:, None]).T @ batch.query)
+        value, G = _merged_loss_and_grad(batch, self.merged_weights())
+        return value, self._chain(G["W"])
 
     def _forward_full(self, batch):
         # F = (1/N) X (W_Q X)ᵀ (W_K X): projections first, as the architecture is written.
