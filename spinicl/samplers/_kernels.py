@@ -1,0 +1,281 @@
+"""Numba kernels: the inner loops of every sampler.
+
+Two operator layouts reach the kernels that work spin by spin or chain by chain:
+
+* ``dense``: the Hessian A (n×n), so (Aσ)_i = A[i]·σ;
+* ``features``: the feature matrix S (P×n) and its transpose, A = SᵀS/P + λ0 I, so one spin
+  update costs O(P) through the cached predictions y = Sσ, and the n×n couplings are never built.
+
+``mode`` selects the layout (0 dense, 1 features); the unused arrays are (1, 1) placeholders.
+Kernels that draw random numbers take the chain's own ``numpy.random.Generator`` (numba
+reproduces numpy's streams exactly), so a chain's trajectory does not depend on how many chains run
+beside it or on the thread count.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+DENSE = 0
+FEATURES = 1
+
+# |ΔH| above which a leapfrog trajectory is declared divergent (Stan's threshold).
+DIVERGENCE_THRESHOLD = 1000.0
+
+
+# ---------------------------------------------------------------------------- operator products
+@njit(cache=True)
+def hessian_vector(mode, A, S, St, inv_P, l2, x):
+    """A·x for one spin vector."""
+    if mode == DENSE:
+        return np.dot(A, x)
+    return np.dot(St, np.dot(S, x)) * inv_P + l2 * x
+
+
+@njit(cache=True)
+def energy_gradient(mode, A, S, St, inv_P, l2, h, x):
+    """(H(x), ∇H(x)) with H = ½xᵀAx − h·x."""
+    g = hessian_vector(mode, A, S, St, inv_P, l2, x)
+    e = 0.5 * np.dot(x, g) - np.dot(h, x)
+    for i in range(g.size):
+        g[i] -= h[i]
+    return e, g
+
+
+# ---------------------------------------------------------------------------- Langevin
+@njit(cache=True)
+def langevin_propose(X, G, drift, scale, noise, out):
+    """out = X − drift·G + scale·noise, row by row (drift, scale per walker)."""
+    B, n = X.shape
+    for b in range(B):
+        d = drift[b]
+        s = scale[b]
+        for i in range(n):
+            out[b, i] = X[b, i] - d * G[b, i] + s * noise[b, i]
+
+
+@njit(cache=True)
+def mala_accept(X, G, E, Y, GY, EY, beta, eps, log_u, active, accept_prob):
+    """Metropolis–Hastings correction of the Langevin proposal Y, in place on (X, G, E).
+
+    log α = −β(H(y) − H(x)) − [|x − y + εβ∇H(y)|² − |y − x + εβ∇H(x)|²]/(4ε).
+    A proposal with a non-finite energy is rejected (probability 0).
+    """
+    B, n = X.shape
+    for b in range(B):
+        if not active[b]:
+            accept_prob[b] = 0.0
+            continue
+        if not np.isfinite(EY[b]):
+            accept_prob[b] = 0.0
+            continue
+        a = eps[b] * beta[b]
+        fwd = 0.0
+        bwd = 0.0
+        for i in range(n):
+            r = Y[b, i] - X[b, i] + a * G[b, i]
+            fwd += r * r
+            r = X[b, i] - Y[b, i] + a * GY[b, i]
+            bwd += r * r
+        log_alpha = -beta[b] * (EY[b] - E[b]) - (bwd - fwd) / (4.0 * eps[b])
+        if not np.isfinite(log_alpha):
+            accept_prob[b] = 0.0
+            continue
+        accept_prob[b] = 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
+        if log_u[b] < log_alpha:
+            for i in range(n):
+                X[b, i] = Y[b, i]
+                G[b, i] = GY[b, i]
+            E[b] = EY[b]
+
+
+# ---------------------------------------------------------------------------- single-spin moves
+@njit(cache=True)
+def _local_field(mode, A, St, inv_P, l2, h, x, y, i):
+    """(Aσ)_i − h_i, using the cached predictions y = Sσ in the features layout."""
+    if mode == DENSE:
+        return np.dot(A[i], x) - h[i]
+    return np.dot(St[i], y) * inv_P + l2 * x[i] - h[i]
+
+
+@njit(cache=True)
+def gibbs_sweeps(mode, A, S, St, inv_P, l2, h, diag, x, beta, n_sweeps, rng):
+    """Heat-bath sweeps in place: σ_i ← N(σ_i − r_i/A_ii, 1/(βA_ii)), sequentially in i.
+
+    The conditional of spin i given the rest is Gaussian with mean (h_i − Σ_{j≠i} A_ij σ_j)/A_ii
+    = σ_i − r_i/A_ii where r = Aσ − h is the current residual. Returns the energy afterwards.
+    """
+    n = x.size
+    y = np.dot(S, x) if mode == FEATURES else np.zeros(1)
+    for _ in range(n_sweeps):
+        for i in range(n):
+            r = _local_field(mode, A, St, inv_P, l2, h, x, y, i)
+            new = x[i] - r / diag[i] + rng.standard_normal() / np.sqrt(beta * diag[i])
+            delta = new - x[i]
+            x[i] = new
+            if mode == FEATURES:
+                col = St[i]
+                for k in range(y.size):
+                    y[k] += delta * col[k]
+    e, _ = energy_gradient(mode, A, S, St, inv_P, l2, h, x)
+    return e
+
+
+@njit(cache=True)
+def metropolis_sweeps(mode, A, S, St, inv_P, l2, h, diag, x, beta, step, n_sweeps, rng):
+    """Random-walk Metropolis sweeps in place, one spin at a time.
+
+    The proposal σ_i + δ, δ ~ N(0, step²/(βA_ii)), changes the energy by
+    ΔH = δ r_i + ½ A_ii δ² with r = Aσ − h. Returns (energy, mean acceptance probability).
+    """
+    n = x.size
+    y = np.dot(S, x) if mode == FEATURES else np.zeros(1)
+    acc = 0.0
+    for _ in range(n_sweeps):
+        for i in range(n):
+            r = _local_field(mode, A, St, inv_P, l2, h, x, y, i)
+            delta = step * rng.standard_normal() / np.sqrt(beta * diag[i])
+            dH = delta * r + 0.5 * diag[i] * delta * delta
+            log_alpha = -beta * dH
+            acc += 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
+            if np.log(rng.random()) < log_alpha:
+                x[i] += delta
+                if mode == FEATURES:
+                    col = St[i]
+                    for k in range(y.size):
+                        y[k] += delta * col[k]
+    e, _ = energy_gradient(mode, A, S, St, inv_P, l2, h, x)
+    return e, acc / (n * n_sweeps)
+
+
+# ---------------------------------------------------------------------------- HMC / NUTS
+@njit(cache=True)
+def _velocity(dense_metric, minv_diag, minv_dense, p):
+    if dense_metric:
+        return np.dot(minv_dense, p)
+    return minv_diag * p
+
+
+@njit(cache=True)
+def _draw_momentum(dense_metric, minv_diag, chol_mass, n, rng):
+    xi = np.empty(n)
+    for i in range(n):
+        xi[i] = rng.standard_normal()
+    if dense_metric:
+        return np.dot(chol_mass, xi)
+    return xi / np.sqrt(minv_diag)
+
+
+@njit(cache=True)
+def _leapfrog(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_dense,
+              x, p, g, eps):
+    """One leapfrog step of U = βH from (x, p) with ∇H(x) = g; returns (x, p, g, H, v)."""
+    p_half = p - (0.5 * eps * beta) * g
+    v = _velocity(dense_metric, minv_diag, minv_dense, p_half)
+    x_new = x + eps * v
+    e_new, g_new = energy_gradient(mode, A, S, St, inv_P, l2, h, x_new)
+    p_new = p_half - (0.5 * eps * beta) * g_new
+    v_new = _velocity(dense_metric, minv_diag, minv_dense, p_new)
+    return x_new, p_new, g_new, e_new, v_new
+
+
+@njit(cache=True)
+def nuts_step(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_dense,
+              chol_mass, x, e, g, eps, max_depth, rng):
+    """One multinomial no-U-turn transition (Hoffman & Gelman 2014; Betancourt 2017).
+
+    The trajectory doubles in a random direction; inside each new half the leaf is drawn with
+    probability ∝ exp(−ℋ) (ℋ = βH + ½pᵀM⁻¹p) and every balanced sub-tree is checked for a U-turn
+    with the generalised criterion ρ·v⁻ > 0, ρ·v⁺ > 0 (ρ the summed momentum). The new half
+    replaces the current draw with probability min(1, W_new/W_old) (biased progressive sampling).
+
+    Returns (x, e, g, mean acceptance statistic, n_leapfrog, tree depth, divergent).
+    """
+    n = x.size
+    p0 = _draw_momentum(dense_metric, minv_diag, chol_mass, n, rng)
+    v0 = _velocity(dense_metric, minv_diag, minv_dense, p0)
+    h0 = beta * e + 0.5 * np.dot(p0, v0)
+    x_minus = x.copy()
+    p_minus = p0.copy()
+    g_minus = g.copy()
+    v_minus = v0.copy()
+    x_plus = x.copy()
+    p_plus = p0.copy()
+    g_plus = g.copy()
+    v_plus = v0.copy()
+    x_out = x.copy()
+    g_out = g.copy()
+    e_out = e
+    rho = p0.copy()
+    log_w = 0.0  # log of the total weight of the trajectory, relative to exp(−h0)
+    sum_accept = 0.0
+    n_leaf = 0
+    divergent = False
+    depth = 0
+    rho_level = np.zeros((max_depth + 1, n))
+    p_start = np.zeros((max_depth + 1, n))
+    while depth < max_depth:
+        direction = 1.0 if rng.random() < 0.5 else -1.0
+        n_new = 1 << depth
+        sub_log_w = -np.inf
+        sub_x = x
+        sub_g = g
+        sub_e = e
+        sub_rho = np.zeros(n)
+        turned = False
+        for k in range(n_new):
+            if direction > 0:
+                x_plus, p_plus, g_plus, e_new, v_plus = _leapfrog(
+                    mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_dense,
+                    x_plus, p_plus, g_plus, eps)
+                x_leaf, p_leaf, g_leaf, v_leaf = x_plus, p_plus, g_plus, v_plus
+            else:
+                x_minus, p_minus, g_minus, e_new, v_minus = _leapfrog(
+                    mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_dense,
+                    x_minus, p_minus, g_minus, -eps)
+                x_leaf, p_leaf, g_leaf, v_leaf = x_minus, p_minus, g_minus, v_minus
+            n_leaf += 1
+            h_new = beta * e_new + 0.5 * np.dot(p_leaf, v_leaf)
+            delta = h_new - h0
+            if not np.isfinite(delta) or delta > DIVERGENCE_THRESHOLD:
+                divergent = True
+                break
+            sum_accept += 1.0 if delta <= 0.0 else np.exp(-delta)
+            leaf_log_w = -delta
+            # progressive multinomial sampling inside the new half
+            new_total = np.logaddexp(sub_log_w, leaf_log_w)
+            if np.log(rng.random()) < leaf_log_w - new_total:
+                sub_x = x_leaf
+                sub_g = g_leaf
+                sub_e = e_new
+            sub_log_w = new_total
+            sub_rho += p_leaf
+            # U-turn checks on every balanced sub-tree of the new half completed by this leaf
+            level = 1
+            while (1 << level) <= n_new:
+                size = 1 << level
+                if k % size == 0:
+                    p_start[level] = p_leaf
+                    rho_level[level] = 0.0
+                rho_level[level] += p_leaf
+                if (k + 1) % size == 0:
+                    v_first = _velocity(dense_metric, minv_diag, minv_dense, p_start[level])
+                    r = rho_level[level]
+                    if np.dot(r, v_first) <= 0.0 or np.dot(r, v_leaf) <= 0.0:
+                        turned = True
+                level += 1
+            if turned:
+                break
+        depth += 1
+        if divergent or turned:
+            break
+        if np.log(rng.random()) < sub_log_w - log_w:
+            x_out = sub_x
+            g_out = sub_g
+            e_out = sub_e
+        log_w = np.logaddexp(log_w, sub_log_w)
+        rho += sub_rho
+        if np.dot(rho, v_minus) <= 0.0 or np.dot(rho, v_plus) <= 0.0:
+            break
+    mean_accept = sum_accept / max(n_leaf, 1)
+    return x_out.copy(), e_out, g_out.copy(), mean_accept, n_leaf, depth, divergent

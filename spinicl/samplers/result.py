@@ -1,0 +1,258 @@
+"""The result of a sampling run: draws or observables shaped (chain, draw), plus diagnostics."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import diagnostics as dg
+
+__all__ = ["Samples"]
+
+
+class Samples:
+    """Draws of exp(−βH) from :func:`spinicl.sample`.
+
+    Attributes
+    ----------
+    method : str
+    beta : float
+    draws : ndarray (chain, draw, spin) or None
+        None when only observables were stored. Rows of a chain that diverged are NaN from the
+        divergence on.
+    observables : dict[str, ndarray (chain, draw)]
+        Always holds ``"energy"`` (H, not βH).
+    warmup_energy : ndarray (chain, n_warmup)
+        H during warm-up, kept apart from the sample.
+    step_size : ndarray (chain,) or None
+        The frozen post-warm-up step size of each chain (of its β replica under tempering).
+    acceptance_rate : ndarray (chain,)
+        Mean acceptance statistic after warm-up (1 for Gibbs, ULA and exact draws).
+    n_divergent : ndarray (chain,)
+        HMC/NUTS transitions with energy error > 1000 after warm-up.
+    diverged : ndarray of bool (chain,)
+        Chains stopped because their state became non-finite; ``divergence_messages`` says when
+        and why.
+    ladder, swap_acceptance : ndarray or None
+        Parallel tempering: the β ladder and the acceptance rate of each neighbour pair.
+    replica_energy : ndarray (chain, replica, draw) or None
+        Parallel tempering: H of every replica at each recorded draw.
+    n_gradient : ndarray (chain,)
+        Gradient evaluations (leapfrog steps) per chain after warm-up (HMC/NUTS).
+    warmup_seconds, sampling_seconds : float
+    settings : dict
+        Every option of the run.
+    """
+
+    def __init__(self, *, method, beta, draws, observables, n_warmup, thin, warmup_energy=None,
+                 step_size=None, acceptance_rate=None, n_divergent=None, diverged=None,
+                 divergence_messages=None, ladder=None, swap_acceptance=None,
+                 replica_energy=None, n_gradient=None, metric=None, warmup_seconds=0.0,
+                 sampling_seconds=0.0, settings=None):
+        self.method = method
+        self.beta = float(beta)
+        self.draws = draws
+        self.observables = dict(observables)
+        n_chains, n_draws = self.observables["energy"].shape
+        self.n_chains, self.n_draws = int(n_chains), int(n_draws)
+        self.n_warmup = int(n_warmup)
+        self.thin = int(thin)
+        self.warmup_energy = (np.zeros((n_chains, 0)) if warmup_energy is None
+                              else warmup_energy)
+        self.step_size = step_size
+        self.acceptance_rate = (np.ones(n_chains) if acceptance_rate is None
+                                else np.asarray(acceptance_rate, dtype=float))
+        self.n_divergent = (np.zeros(n_chains, dtype=int) if n_divergent is None
+                            else np.asarray(n_divergent))
+        self.diverged = (np.zeros(n_chains, dtype=bool) if diverged is None
+                         else np.asarray(diverged, dtype=bool))
+        self.divergence_messages = dict(divergence_messages or {})
+        self.ladder = ladder
+        self.swap_acceptance = swap_acceptance
+        self.replica_energy = replica_energy
+        self.n_gradient = n_gradient
+        self.metric = metric
+        self.warmup_seconds = float(warmup_seconds)
+        self.sampling_seconds = float(sampling_seconds)
+        self.settings = dict(settings or {})
+
+    # ------------------------------------------------------------------ access
+    @property
+    def n_spins(self) -> int | None:
+        return None if self.draws is None else self.draws.shape[2]
+
+    @property
+    def good_chains(self) -> np.ndarray:
+        """Indices of the chains that did not diverge (the ones every statistic uses)."""
+        return np.flatnonzero(~self.diverged)
+
+    def _chains(self, values):
+        good = self.good_chains
+        if good.size == 0:
+            raise ValueError("every chain diverged; no statistic can be computed: "
+                             + "; ".join(self.divergence_messages.values()))
+        return values[good]
+
+    def _need_draws(self):
+        if self.draws is None:
+            raise ValueError("this run stored only observables (observables=... without "
+                             "keep_draws=True); per-spin statistics need the draws")
+        return self._chains(self.draws)
+
+    def flat_draws(self) -> np.ndarray:
+        """All draws of the good chains, shape (chain·draw, spin)."""
+        d = self._need_draws()
+        return d.reshape(-1, d.shape[2])
+
+    def mean(self) -> np.ndarray:
+        """Per-spin sample mean over the good chains."""
+        return self.flat_draws().mean(axis=0)
+
+    def variance(self) -> np.ndarray:
+        """Per-spin sample variance over the good chains."""
+        return self.flat_draws().var(axis=0, ddof=1)
+
+    def stats(self, name: str = "energy") -> dg.Stats:
+        """:class:`~spinicl.diagnostics.Stats` of one stored observable."""
+        if name not in self.observables:
+            raise ValueError(f"name must be one of {sorted(self.observables)}, got {name!r}")
+        return dg.summarize(self._chains(self.observables[name]))
+
+    def spin_diagnostics(self) -> dict:
+        """Per-spin arrays: mean, mcse, ess_bulk, ess_tail, ess_mean and rhat (good chains)."""
+        d = self._need_draws()
+        n = d.shape[2]
+        out = {k: np.empty(n) for k in ("mean", "mcse", "ess_bulk", "ess_tail", "ess_mean",
+                                        "rhat")}
+        for i in range(n):
+            x = d[:, :, i]
+            if np.ptp(x) == 0:
+                for k in out:
+                    out[k][i] = np.nan
+                out["mean"][i] = x[0, 0]
+                continue
+            out["mean"][i] = x.mean()
+            out["ess_mean"][i] = dg.ess_mean(x)
+            out["mcse"][i] = np.sqrt(x.var(ddof=1) / out["ess_mean"][i])
+            out["ess_bulk"][i] = dg.ess_bulk(x)
+            out["ess_tail"][i] = dg.ess_tail(x)
+            out["rhat"][i] = dg.rhat(x)
+        return out
+
+    def min_ess(self) -> float:
+        """The smallest bulk ESS over spins: the slowest spin sets the cost of a run."""
+        return float(np.nanmin(self.spin_diagnostics()["ess_bulk"]))
+
+    # ------------------------------------------------------------------ reporting
+    def warnings(self) -> list[str]:
+        """Descriptions of every problem the diagnostics see, each with what to do about it."""
+        out = []
+        for chain in np.flatnonzero(self.diverged):
+            msg = self.divergence_messages.get(int(chain), "non-finite state")
+            out.append(f"chain {chain} diverged and was stopped: {msg}. Lower step_size (or "
+                       "raise target_accept); its draws are excluded from every statistic.")
+        if self.good_chains.size == 0:
+            return out
+        checks = [(name, self.stats(name)) for name in self.observables]
+        if self.draws is not None:
+            sd = self.spin_diagnostics()
+            worst_ess = int(np.nanargmin(sd["ess_bulk"])) if np.isfinite(sd["ess_bulk"]).any() \
+                else None
+            worst_rhat = int(np.nanargmax(sd["rhat"])) if np.isfinite(sd["rhat"]).any() else None
+            n_good = self.good_chains.size
+            if worst_rhat is not None and sd["rhat"][worst_rhat] > dg.RHAT_THRESHOLD:
+                bad = int(np.sum(sd["rhat"] > dg.RHAT_THRESHOLD))
+                out.append(f"{bad} spin(s) have R-hat > {dg.RHAT_THRESHOLD} (worst: spin "
+                           f"{worst_rhat}, R-hat {sd['rhat'][worst_rhat]:.3f}): the chains have "
+                           "not mixed. Run longer (more n_warmup and n_draws); for a "
+                           "multimodal energy add tempering (method='pt').")
+            if worst_ess is not None and sd["ess_bulk"][worst_ess] < dg.MIN_ESS_PER_CHAIN * n_good:
+                out.append(f"the slowest spin ({worst_ess}) has bulk ESS "
+                           f"{sd['ess_bulk'][worst_ess]:.0f} < {dg.MIN_ESS_PER_CHAIN * n_good} "
+                           f"({dg.MIN_ESS_PER_CHAIN} per chain): "
+                           "run longer, or use a better-conditioned sampler (method='nuts' or "
+                           "'hmc' with metric='dense').")
+        for name, s in checks:
+            if np.isfinite(s.R_hat) and s.R_hat > dg.RHAT_THRESHOLD:
+                out.append(f"{name}: R-hat {s.R_hat:.3f} > {dg.RHAT_THRESHOLD}: the chains "
+                           "disagree. Run longer; if the chains sit in different wells, add "
+                           "tempering (method='pt').")
+            need = dg.MIN_ESS_PER_CHAIN * s.n_chains
+            if s.ess_bulk < need or s.ess_tail < need:
+                out.append(f"{name}: ESS bulk {s.ess_bulk:.0f} / tail {s.ess_tail:.0f} < "
+                           f"{need} ({dg.MIN_ESS_PER_CHAIN} per chain): the error bars are "
+                           "unreliable. Run longer (increase n_draws).")
+        div = int(np.sum(self.n_divergent[self.good_chains]))
+        if div:
+            out.append(f"{div} divergent transition(s) after warm-up: the step size is too "
+                       "large for the stiffest direction. Raise target_accept (e.g. 0.95) or "
+                       "lower step_size.")
+        if self.swap_acceptance is not None and np.any(self.swap_acceptance < 0.1):
+            pairs = np.flatnonzero(self.swap_acceptance < 0.1)
+            out.append(f"replica pairs {pairs.tolist()} swap less than 10% of the time: add "
+                       "replicas between those temperatures (a denser ladder).")
+        return out
+
+    def summary(self, *, show: bool = False) -> str:
+        """A table of every observable's statistics, the sampler's health, and warnings.
+
+        Returns the text; ``show=True`` also prints it.
+        """
+        lines = [f"{self.method} at beta={self.beta:g}: {self.n_chains} chains x "
+                 f"{self.n_draws} draws (thin {self.thin}, warm-up {self.n_warmup})"]
+        lines.append(f"{'observable':<16}{'mean ± mcse':>28}{'R-hat':>8}{'ESS bulk':>10}"
+                     f"{'ESS tail':>10}{'tau':>8}")
+        if self.good_chains.size:
+            for name in self.observables:
+                s = self.stats(name)
+                lines.append(f"{name:<16}{dg._round_pair(s.mean, s.error_of_mean):>28}"
+                             f"{s.R_hat:>8.3f}{s.ess_bulk:>10.0f}{s.ess_tail:>10.0f}"
+                             f"{s.tau_corr:>8.1f}")
+            if self.draws is not None:
+                sd = self.spin_diagnostics()
+                lines.append(f"{'spins (worst)':<16}{'':>28}{np.nanmax(sd['rhat']):>8.3f}"
+                             f"{np.nanmin(sd['ess_bulk']):>10.0f}"
+                             f"{np.nanmin(sd['ess_tail']):>10.0f}{'':>8}")
+        acc = self.acceptance_rate
+        lines.append(f"acceptance: mean {np.mean(acc):.3f} (min {np.min(acc):.3f}, "
+                     f"max {np.max(acc):.3f})")
+        if self.step_size is not None:
+            lines.append(f"step size: {np.array2string(np.asarray(self.step_size), precision=3)}")
+        if self.n_gradient is not None:
+            lines.append(f"gradient evaluations per draw: "
+                         f"{np.mean(self.n_gradient) / max(self.n_draws, 1):.1f}")
+        if self.swap_acceptance is not None:
+            lines.append("swap acceptance per pair: "
+                         + np.array2string(self.swap_acceptance, precision=2))
+        lines.append(f"time: warm-up {self.warmup_seconds:.2f}s, sampling "
+                     f"{self.sampling_seconds:.2f}s")
+        warns = self.warnings()
+        if warns:
+            lines.append("WARNINGS:")
+            lines.extend(f"  - {w}" for w in warns)
+        else:
+            lines.append("no warnings: R-hat <= 1.01 and ESS >= 100 per chain everywhere")
+        text = "\n".join(lines)
+        if show:
+            print(text)
+        return text
+
+    def to_arviz(self):
+        """An ``arviz.InferenceData`` (posterior: spins and observables; sample_stats: acceptance).
+
+        Raises ImportError with an install hint when ArviZ is missing; the plain (chain, draw, …)
+        arrays are always available as ``draws`` and ``observables``.
+        """
+        try:
+            import arviz as az
+        except ImportError:
+            raise ImportError("to_arviz needs ArviZ (pip install arviz); the arrays are in "
+                              "Samples.draws and Samples.observables, shaped (chain, draw, ...)"
+                              ) from None
+        posterior = {k: v for k, v in self.observables.items()}
+        if self.draws is not None:
+            posterior["spins"] = self.draws
+        return az.from_dict(posterior=posterior)
+
+    def __repr__(self) -> str:
+        e = self.stats("energy") if self.good_chains.size else "all chains diverged"
+        return (f"Samples(method={self.method!r}, beta={self.beta:g}, chains={self.n_chains}, "
+                f"draws={self.n_draws}, spins={self.n_spins}, energy={e!r})")
