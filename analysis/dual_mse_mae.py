@@ -1,0 +1,12 @@
+"""Regenerate the dual-mse-mae figure (Ren & Liu appendix, reconstructed)."""
+import argparse
+
+from spinicl.figures import make_figure
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small, fast version")
+    parser.add_argument("--out", default="figures", help="output folder")
+    args = parser.parse_args()
+    for path in make_figure("dual-mse-mae", args.out, quick=args.quick):
+        print(f"wrote {path}")
