@@ -8,6 +8,19 @@ from .. import diagnostics as dg
 __all__ = ["Samples"]
 
 
+def _nan_min(values) -> float:
+    """Smallest finite value, NaN when there is none (e.g. every spin constant)."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    return float(finite.min()) if finite.size else float("nan")
+
+
+def _nan_max(values) -> float:
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else float("nan")
+
+
 class Samples:
     """Draws of exp(−βH) from :func:`spinicl.sample`.
 
@@ -139,7 +152,7 @@ class Samples:
 
     def min_ess(self) -> float:
         """The smallest bulk ESS over spins: the slowest spin sets the cost of a run."""
-        return float(np.nanmin(self.spin_diagnostics()["ess_bulk"]))
+        return _nan_min(self.spin_diagnostics()["ess_bulk"])
 
     # ------------------------------------------------------------------ reporting
     def warnings(self) -> list[str]:
@@ -171,6 +184,10 @@ class Samples:
                            "run longer, or use a better-conditioned sampler (method='nuts' or "
                            "'hmc' with metric='dense').")
         for name, s in checks:
+            if s.variance == 0:
+                out.append(f"{name} never changed: no proposal was accepted. Lower step_size "
+                           "(or let warm-up adapt it).")
+                continue
             if np.isfinite(s.R_hat) and s.R_hat > dg.RHAT_THRESHOLD:
                 out.append(f"{name}: R-hat {s.R_hat:.3f} > {dg.RHAT_THRESHOLD}: the chains "
                            "disagree. Run longer; if the chains sit in different wells, add "
@@ -208,9 +225,9 @@ class Samples:
                              f"{s.tau_corr:>8.1f}")
             if self.draws is not None:
                 sd = self.spin_diagnostics()
-                lines.append(f"{'spins (worst)':<16}{'':>28}{np.nanmax(sd['rhat']):>8.3f}"
-                             f"{np.nanmin(sd['ess_bulk']):>10.0f}"
-                             f"{np.nanmin(sd['ess_tail']):>10.0f}{'':>8}")
+                lines.append(f"{'spins (worst)':<16}{'':>28}{_nan_max(sd['rhat']):>8.3f}"
+                             f"{_nan_min(sd['ess_bulk']):>10.0f}"
+                             f"{_nan_min(sd['ess_tail']):>10.0f}{'':>8}")
         acc = self.acceptance_rate
         lines.append(f"acceptance: mean {np.mean(acc):.3f} (min {np.min(acc):.3f}, "
                      f"max {np.max(acc):.3f})")
