@@ -1,0 +1,153 @@
+"""Result objects of the replica-symmetric theory: one point, or a whole sweep."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+__all__ = ["TheoryResult", "TheorySweep", "OBSERVABLES", "PARAMETERS"]
+
+PARAMETERS = ("alpha", "tau", "kappa", "noise", "l2", "beta", "field")
+
+# name -> one-line meaning (also the order of the repr and of saved tables)
+OBSERVABLES = {
+    "icl_error": "e_ICL: fresh-task test error of the Gibbs mean",
+    "gibbs_error": "thermal average <e_ICL> under the Boltzmann measure",
+    "idg_error": "e_IDG: test error of the mean on tasks of the training pool",
+    "gibbs_idg_error": "thermal average <e_IDG>",
+    "task_gap": "g_task = e_ICL - e_IDG",
+    "identity_overlap": "q_I = tr(W_top)/D of the mean (overlap with the identity)",
+    "norm": "Q = |W|_F^2/D of the mean (norm order parameter)",
+    "thermal_norm": "<|W|_F^2>/D under the measure",
+    "susceptibility": "chi = -d2f/d(field)2 along the identity",
+    "train_error": "training MSE of the mean",
+    "ground_state_energy": "H at the mean (beta-independent)",
+    "internal_energy": "u = <H>",
+    "free_energy": "f = -(1/beta) ln Z per spin, thermal units",
+    "entropy": "s = beta (u - f) per spin, thermal units",
+    "effective_ridge": "epsilon: the renormalised ridge (RS order parameter)",
+    "conjugate": "r = lambda/epsilon: the conjugate order parameter",
+    "df2": "(1/P) tr[Sigma^2 (Sigma+eps)^-2]: degrees of freedom per prompt",
+    "effective_noise": "sigma_eff^2: training-distribution error of the population ridge",
+    "log_det_hessian": "(1/D^2) ln det of the Hessian in thermal units",
+}
+
+
+@dataclass(frozen=True)
+class TheoryResult:
+    """One point of the replica-symmetric theory (see ``docs/theory.md`` for every symbol).
+
+    Control parameters are in the theory's units: ``l2`` = D·λ0 and ``beta`` = β/D². The
+    solver fields follow the package's result convention: ``converged``, ``n_iter`` (evaluations
+    of the saddle-point map), ``residual`` (relative |G(ε) − ε|/ε at the last step),
+    ``n_solutions`` (distinct roots found from the starts) and ``message``.
+    """
+
+    alpha: float
+    tau: float
+    kappa: float
+    noise: float
+    l2: float
+    beta: float
+    field: float
+    icl_error: float
+    gibbs_error: float
+    idg_error: float
+    gibbs_idg_error: float
+    task_gap: float
+    identity_overlap: float
+    norm: float
+    thermal_norm: float
+    susceptibility: float
+    train_error: float
+    ground_state_energy: float
+    internal_energy: float
+    free_energy: float
+    entropy: float
+    effective_ridge: float
+    conjugate: float
+    df2: float
+    effective_noise: float
+    log_det_hessian: float
+    converged: bool
+    n_iter: int
+    residual: float
+    n_solutions: int
+    message: str
+
+    @property
+    def g_task(self) -> float:
+        """Alias of ``task_gap``: e_ICL − e_IDG."""
+        return self.task_gap
+
+    @property
+    def overlap(self) -> float:
+        """Alias of ``identity_overlap``."""
+        return self.identity_overlap
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __repr__(self) -> str:
+        head = ", ".join(f"{k}={getattr(self, k):g}" for k in PARAMETERS)
+        keys = ("icl_error", "gibbs_error", "idg_error", "identity_overlap", "norm",
+                "free_energy", "effective_ridge")
+        body = ", ".join(f"{k}={getattr(self, k):.6g}" for k in keys)
+        return (f"TheoryResult({head};\n  {body};\n  converged={self.converged}, "
+                f"n_iter={self.n_iter}, n_solutions={self.n_solutions}, message={self.message!r})")
+
+
+class TheorySweep:
+    """The theory on a grid of points: every field of :class:`TheoryResult` as an array.
+
+    Arrays have the broadcast shape of the inputs. ``sweep[i]`` (a flat index) or
+    ``sweep.point(...)`` gives one :class:`TheoryResult`.
+    """
+
+    def __init__(self, shape, values: dict):
+        self.shape = tuple(shape)
+        self._values = {k: np.asarray(v).reshape(self.shape) for k, v in values.items()}
+        for k, v in self._values.items():
+            setattr(self, k, v)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._values)
+
+    def __len__(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __getitem__(self, index) -> TheoryResult:
+        flat = np.ravel_multi_index(index, self.shape) if isinstance(index, tuple) else index
+        values = {k: v.ravel()[flat] for k, v in self._values.items()}
+        kwargs = {}
+        for f in fields(TheoryResult):
+            value = values[f.name]
+            if f.type in ("bool",):
+                value = bool(value)
+            elif f.type in ("int",):
+                value = int(value)
+            elif f.type in ("str",):
+                value = str(value)
+            else:
+                value = float(value)
+            kwargs[f.name] = value
+        return TheoryResult(**kwargs)
+
+    point = __getitem__
+
+    def as_dict(self) -> dict:
+        """Every field as an array (a copy)."""
+        return {k: np.array(v) for k, v in self._values.items()}
+
+    @property
+    def all_converged(self) -> bool:
+        return bool(np.all(self._values["converged"]))
+
+    def __repr__(self) -> str:
+        conv = int(np.sum(self._values["converged"]))
+        icl = self._values["icl_error"]
+        finite = icl[np.isfinite(icl)]
+        rng = f"[{finite.min():.4g}, {finite.max():.4g}]" if finite.size else "[]"
+        return (f"TheorySweep(shape={self.shape}, converged={conv}/{len(self)}, "
+                f"icl_error in {rng})")
