@@ -255,11 +255,14 @@ class ConceptTransformer:
         hidden = np.maximum(pre, 0.0)
         F = hidden @ p["v"]
         y = np.asarray(prompts.targets, dtype=float)
-        loss_fn = _logistic if self.loss == "logistic" else _hinge
-        losses, dl = loss_fn(y * F)
+        losses, dl = self.loss_terms(y * F)
         return ForwardPass(output=F, attention=a, losses=losses, dlosses=dl, keys=keys,
                            values=values, query=xq, query_proj=qp, key_query=kq,
                            label_mean=label_mean, attn_out=o, pre=pre, hidden=hidden, targets=y)
+
+    def loss_terms(self, margins):
+        """(ℓ(m), ℓ'(m)) of the margins m = y F for the model's loss."""
+        return (_logistic if self.loss == "logistic" else _hinge)(np.asarray(margins, float))
 
     def decision(self, prompts: ConceptPrompts) -> np.ndarray:
         """F(P) for every prompt."""

@@ -24,7 +24,7 @@ from .._validation import (as_generator, check_choice, check_finite_array, check
                            check_real)
 from .dictionary import ConceptDictionary
 
-__all__ = ["ConceptPrompts", "ConceptPromptSampler", "retrieval_floor", "LAYOUTS",
+__all__ = ["ConceptPrompts", "ConceptPromptSampler", "PromptStructure", "retrieval_floor", "LAYOUTS",
            "FEATURE_SWAPS", "check_distribution"]
 
 LAYOUTS = ("stacked", "separate")
@@ -207,6 +207,28 @@ class ConceptPrompts:
 
 
 @dataclass(frozen=True)
+class PromptStructure:
+    """The discrete draw behind a batch of prompts (before features and noise are added).
+
+    ``feat_concept``/``feat_sign`` (B, L+1) index the word feature of the task concept (after
+    any feature swap); ``extra_concept``/``extra_sign`` (n_poly, n_extra) index the extra
+    features of the polysemous words (in the order of ``polysemous.nonzero()``) into
+    :attr:`ConceptDictionary.all_word_features`; ``labels`` (B, L+1) are the demonstration
+    labels and, last, the target.
+    """
+
+    task: np.ndarray
+    semantics: np.ndarray
+    labels: np.ndarray
+    feat_concept: np.ndarray
+    feat_sign: np.ndarray
+    polysemous: np.ndarray
+    extra_concept: np.ndarray
+    extra_sign: np.ndarray
+    label_concept: np.ndarray
+
+
+@dataclass(frozen=True)
 class ConceptPromptSampler:
     """Draws batches of concept prompts; every choice of the reconstruction is a field.
 
@@ -326,27 +348,54 @@ class ConceptPromptSampler:
                     label_noise=self.label_noise, cross_concept=self.cross_concept,
                     feature_swap=self.feature_swap, layout=self.layout)
 
-    def _words(self, gen, concept, semantic, shape):
-        """Word embeddings of the given task concept/semantic, with polysemy and noise."""
+    def sample_structure(self, n_prompts: int, rng=None) -> "PromptStructure":
+        """Draw the discrete part of ``n_prompts`` prompts (concepts, semantics, polysemy, labels).
+
+        :meth:`sample` embeds it with the features and noise; drawing it separately lets an
+        evaluator reuse the same prompts' structure with its own noise model.
+        """
+        B = check_int("n_prompts", n_prompts, minimum=1)
+        gen = as_generator(rng)
         dic = self.dictionary
-        K, d = dic.n_concepts, dic.dim
+        K, L = dic.n_concepts, self.context_length
+        n_pool = K + dic.n_irrelevant
+        task = gen.choice(K, size=B, p=self.probs) if self.concept_probs is not None \
+            else gen.integers(0, K, size=B)
+        sem = 2 * gen.integers(0, 2, size=(B, L + 1)) - 1
+        concept = np.broadcast_to(task[:, None], (B, L + 1))
         feat_concept = (concept + 1) % K if self.feature_swap == "concept" else concept
-        sidx = (1 - semantic) // 2
+        feat_sign = (1 - sem) // 2                      # 0 for μ^+, 1 for μ^-
         if self.feature_swap == "semantic":
-            sidx = 1 - sidx
-        x = dic.word_features[feat_concept, sidx].copy()
+            feat_sign = 1 - feat_sign
+        shape = (B, L + 1)
         poly = gen.random(shape) < self.p_poly if self.n_extra > 0 else np.zeros(shape, bool)
         n_poly = int(poly.sum())
+        extra_concept = np.zeros((n_poly, self.n_extra), dtype=np.intp)
+        extra_sign = np.zeros((n_poly, self.n_extra), dtype=np.intp)
         if n_poly:
-            pool = dic.all_word_features  # (K+K', 2, d)
-            keys = gen.random((n_poly, pool.shape[0]))
+            keys = gen.random((n_poly, n_pool))
             keys[np.arange(n_poly), feat_concept[poly]] = np.inf  # never the word's own concept
-            extra = np.argsort(keys, axis=1)[:, :self.n_extra]
-            signs = gen.integers(0, 2, size=extra.shape)
-            x[poly] += pool[extra, signs].sum(axis=1)
-        if self.noise > 0:
-            x += self.noise * gen.standard_normal(shape + (d,))
-        return x, poly
+            extra_concept = np.argsort(keys, axis=1)[:, :self.n_extra]
+            extra_sign = gen.integers(0, 2, size=extra_concept.shape)
+        labels = self.tau * sem
+        if self.label_noise > 0:
+            flips = gen.random(shape) < self.label_noise
+            labels = np.where(flips, -labels, labels)
+        if self.cross_concept:
+            lab_concept = (task + gen.integers(1, K, size=B)) % K
+        else:
+            lab_concept = task
+        return PromptStructure(task=task, semantics=sem, labels=labels, feat_concept=feat_concept,
+                               feat_sign=feat_sign, polysemous=poly, extra_concept=extra_concept,
+                               extra_sign=extra_sign, label_concept=lab_concept)
+
+    def clean_words(self, st: "PromptStructure") -> np.ndarray:
+        """(B, L+1, d) noiseless word embeddings of a structure."""
+        dic = self.dictionary
+        x = dic.word_features[st.feat_concept, st.feat_sign].copy()
+        if st.extra_concept.size:
+            x[st.polysemous] += dic.all_word_features[st.extra_concept, st.extra_sign].sum(axis=1)
+        return x
 
     def sample(self, n_prompts: int, rng=None) -> ConceptPrompts:
         """Draw ``n_prompts`` independent prompts.
@@ -357,32 +406,22 @@ class ConceptPromptSampler:
             Batch size B (>= 1).
         rng : int, SeedSequence or Generator
         """
-        B = check_int("n_prompts", n_prompts, minimum=1)
         gen = as_generator(rng)
+        st = self.sample_structure(n_prompts, gen)
         dic = self.dictionary
-        K, L, d = dic.n_concepts, self.context_length, dic.dim
-        task = gen.choice(K, size=B, p=self.probs) if self.concept_probs is not None \
-            else gen.integers(0, K, size=B)
-        sem = 2 * gen.integers(0, 2, size=(B, L + 1)) - 1
-        concept = np.broadcast_to(task[:, None], (B, L + 1))
-        x, poly = self._words(gen, concept, sem, (B, L + 1))
-        labels = self.tau * sem
-        if self.label_noise > 0:
-            flips = gen.random((B, L + 1)) < self.label_noise
-            labels = np.where(flips, -labels, labels)
-        if self.cross_concept:
-            shift = gen.integers(1, K, size=B)
-            lab_concept = (task + shift) % K
-        else:
-            lab_concept = task
-        lab = dic.label_features[lab_concept[:, None], (1 - labels[:, :L]) // 2]
+        B, L, d = st.task.shape[0], self.context_length, dic.dim
+        x = self.clean_words(st)
+        if self.noise > 0:
+            x += self.noise * gen.standard_normal((B, L + 1, d))
+        lab = dic.label_features[st.label_concept[:, None], (1 - st.labels[:, :L]) // 2]
         if self.label_std > 0:
             lab = lab + self.label_std * gen.standard_normal((B, L, d))
         return ConceptPrompts(
             words=np.ascontiguousarray(x[:, :L]), labels=lab, query=np.ascontiguousarray(x[:, L]),
-            targets=labels[:, L].astype(float), semantics=sem[:, :L], query_semantic=sem[:, L],
-            demo_labels=labels[:, :L], task_concept=task, label_concept=lab_concept,
-            polysemous=poly, layout=self.layout, settings=self.settings())
+            targets=st.labels[:, L].astype(float), semantics=st.semantics[:, :L],
+            query_semantic=st.semantics[:, L], demo_labels=st.labels[:, :L],
+            task_concept=st.task, label_concept=st.label_concept, polysemous=st.polysemous,
+            layout=self.layout, settings=self.settings())
 
     def __repr__(self) -> str:
         s = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())

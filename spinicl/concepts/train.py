@@ -122,8 +122,9 @@ class TrainingResult:
     def final(self, name: str):
         return self.series(name)[-1]
 
-    def save(self, out_dir, stem: str = "concepts_training") -> dict:
-        """Write ``stem.npz`` (steps, history, parameters) and ``stem.json`` (the run record)."""
+    def save(self, out_dir, stem: str = "concepts_training", *, extra: dict | None = None) -> dict:
+        """Write ``stem.npz`` (steps, history, parameters) and ``stem.json`` (the run record,
+        with ``extra`` entries added)."""
         out_dir = Path(out_dir)
         arrays = {"steps": self.steps}
         arrays.update({f"history.{k}": v for k, v in self.history.items()})
@@ -132,7 +133,7 @@ class TrainingResult:
         record = run_record("concepts-training", self.settings, floors=self.floors,
                             converged=self.converged, n_iter=self.n_iter, message=self.message,
                             wall_time=self.wall_time, test_names=list(self.test_names),
-                            files={"data": npz.name},
+                            files={"data": npz.name}, **(extra or {}),
                             note="reconstruction of Bu et al. (NeurIPS 2024); the paper's "
                                  "settings were unavailable")
         js = save_json_atomic(out_dir / f"{stem}.json", record)
@@ -169,7 +170,7 @@ def _dictionary_digest(dic: ConceptDictionary) -> str:
 
 def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, steps: int = 1500,
                    batch_size: int = 64, lr: float = 1.0, optimizer="sgd",
-                   log_every: int = 25, test_samplers: dict | None = None, n_test: int = 4000,
+                   log_every: int = 25, log_steps=None, test_samplers: dict | None = None, n_test: int = 4000,
                    n_noise: int = 64, tolerance: float = 0.01, checkpoint=None,
                    checkpoint_every: int = 250, callback=None, rng=0,
                    progress: bool = True) -> TrainingResult:
@@ -193,6 +194,9 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
         ``l2``; the optimiser's own weight decay is left at 0 by the names.
     log_every : int
         Log the metrics every this many steps (and at step 0 and at the end).
+    log_steps : sequence of int, optional
+        Explicit steps at which to log instead of ``log_every`` (step 0 and the last step are
+        always logged): e.g. dense where the error drops, sparse later.
     test_samplers : dict of str -> ConceptPromptSampler, optional
         Test distributions evaluated at each log point (default ``{"test": sampler}``). The first
         one decides ``converged``.
@@ -228,6 +232,10 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
         lr = check_real("lr", lr, minimum=0.0, strict_min=True)
         opt = make_optimizer(optimizer, lr=lr)
     log_every = check_int("log_every", log_every, minimum=1)
+    if log_steps is not None:
+        log_at = {check_int("log_steps", t, minimum=1) for t in np.asarray(log_steps).ravel()}
+    else:
+        log_at = None
     n_test = check_int("n_test", n_test, minimum=1)
     n_noise = check_int("n_noise", n_noise, minimum=1)
     tolerance = check_real("tolerance", tolerance, minimum=0.0)
@@ -258,7 +266,8 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
         "sampler": sampler.settings(), "model": model.settings(),
         "test_samplers": {k: v.settings() for k, v in test_samplers.items()},
         "optimizer": {"name": opt.name, **opt.hyperparameters()},
-        "batch_size": batch_size, "log_every": log_every, "n_test": n_test,
+        "batch_size": batch_size, "log_every": log_every,
+        "log_steps": None if log_at is None else sorted(log_at), "n_test": n_test,
         "n_noise": n_noise, "seed": seed_info,
     }
     fingerprint = config_fingerprint(settings)
@@ -327,7 +336,8 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
             acc["error"] += float(fp.errors.mean())
             acc["attention"] += float(fp.correct_attention(batch).mean())
             acc["count"] += 1
-            if step % log_every == 0 or step == steps:
+            if (step in log_at if log_at is not None else step % log_every == 0) \
+                    or step == steps:
                 log(step)
                 first = next(iter(test_samplers))
                 bar.set_postfix_str(f"err={history[first + '.error'][-1]:.4f}")

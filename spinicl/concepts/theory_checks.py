@@ -1,0 +1,357 @@
+"""Numerical checks of the theory: exponential 0-1 convergence, no L/B requirement, sign symmetry.
+
+Bu et al. (NeurIPS 2024) prove that the 0-1 test error converges exponentially fast,
+``E_t − E* ≲ C e^{−ct}``, with no requirement on the demonstration length L or the batch size B;
+the exact constants are unavailable (``shared/reference/multiconcept_icl.md`` §4), so the checks
+test the *shape*:
+
+* :func:`fit_exponential_rate` fits log(E_t − E*) against t by weighted least squares over the
+  window where the excess error is resolved (binomial standard errors), with a t-interval on the
+  rate, and compares it with the effective exponential rate of the cross-entropy over the same
+  window (much slower);
+* :func:`convergence_sweep` measures the steps to reach ``floor(L) + tolerance`` across L and B;
+* :func:`sign_symmetry` counts, over seeds, how often each initialisation reaches the "correct"
+  attention solution or the sign-flipped "anti-attention" one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._progress import progress_bar
+from .._validation import as_seed_sequence, check_finite_array, check_int, check_real
+from .model import INITS
+from .train import default_setup, train_concepts
+
+__all__ = ["ExponentialFit", "fit_exponential_rate", "fit_training_rate", "convergence_time",
+           "ConvergenceSweep", "convergence_sweep", "SignSymmetry", "sign_symmetry"]
+
+
+@dataclass(frozen=True)
+class ExponentialFit:
+    """Fit of ``log(E_t − E*) = log C − c t``.
+
+    Attributes
+    ----------
+    rate : float
+        c (per step); NaN when no fit was possible.
+    rate_ci : (float, float)
+        Confidence interval of c (t-distribution, residual-scaled covariance).
+    amplitude : float
+        C.
+    window : (int, int)
+        First and last step used.
+    n_points : int
+    reference_rate : float
+        Effective exponential decay rate of the reference curve (e.g. the cross-entropy) over the
+        same window, −d log(curve)/dt by least squares; NaN when none was given.
+    converged : bool
+        A fit with at least 3 points was made.
+    message : str
+    """
+
+    rate: float
+    rate_ci: tuple
+    amplitude: float
+    window: tuple
+    n_points: int
+    reference_rate: float
+    converged: bool
+    message: str
+    used: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
+
+    def predict(self, steps) -> np.ndarray:
+        """C e^{−c t} (the fitted excess error)."""
+        return self.amplitude * np.exp(-self.rate * np.asarray(steps, dtype=float))
+
+    def __repr__(self) -> str:
+        lo, hi = self.rate_ci
+        return (f"ExponentialFit(rate={self.rate:.4g} [{lo:.4g}, {hi:.4g}], "
+                f"amplitude={self.amplitude:.3g}, window={self.window}, n_points={self.n_points},"
+                f" reference_rate={self.reference_rate:.3g}, converged={self.converged})")
+
+
+def fit_exponential_rate(steps, errors, *, floor: float = 0.0, n_test: int | None = None,
+                         reference=None, start_fraction: float = 0.5,
+                         min_sigma: float = 3.0, level: float = 0.95) -> ExponentialFit:
+    """Fit the exponential rate of the excess 0-1 error ``E_t − E*``.
+
+    Parameters
+    ----------
+    steps, errors : array-like (n,)
+        Log points and the measured test errors.
+    floor : float
+        E* (2^{−L} for noiseless labels, see :func:`spinicl.concepts.retrieval_floor`).
+    n_test : int, optional
+        Test-set size behind every error: gives binomial standard errors
+        sqrt(E(1 − E)/n) for the weights and the resolution cut. Without it the fit is unweighted
+        and only positive excesses are used.
+    reference : array-like (n,), optional
+        A second curve (the cross-entropy) whose effective exponential rate over the same window
+        is reported as ``reference_rate``.
+    start_fraction : float
+        The window starts at the first point after the excess has fallen below
+        ``start_fraction`` × its maximum (past the initial saddle plateau).
+    min_sigma : float
+        The window ends before the first point whose excess is below ``min_sigma`` standard
+        errors (unresolved from the floor).
+    level : float
+        Confidence level of ``rate_ci``.
+    """
+    from scipy import stats
+
+    t = check_finite_array("steps", steps, ndim=1)
+    E = check_finite_array("errors", errors, ndim=1)
+    if t.shape != E.shape:
+        raise ValueError(f"steps and errors must have the same length, got {t.size} and {E.size}")
+    floor = check_real("floor", floor, minimum=0.0, maximum=1.0)
+    n_test = check_int("n_test", n_test, minimum=1, allow_none=True)
+    start_fraction = check_real("start_fraction", start_fraction, minimum=0.0, maximum=1.0,
+                                strict_min=True)
+    min_sigma = check_real("min_sigma", min_sigma, minimum=0.0)
+    level = check_real("level", level, minimum=0.0, maximum=1.0, strict_min=True,
+                       strict_max=True)
+    excess = E - floor
+    if n_test is not None:
+        p = np.clip(E, 1.0 / n_test, 1 - 1.0 / n_test)
+        sigma = np.sqrt(p * (1 - p) / n_test)
+    else:
+        sigma = np.zeros_like(E)
+    nan = float("nan")
+
+    def fail(msg):
+        return ExponentialFit(rate=nan, rate_ci=(nan, nan), amplitude=nan, window=(0, 0),
+                              n_points=0, reference_rate=nan, converged=False, message=msg,
+                              used=np.zeros(E.size, dtype=bool))
+
+    if E.size < 3 or not np.any(excess > 0):
+        return fail("fewer than 3 points or no excess error above the floor")
+    peak = int(np.argmax(excess))
+    below = np.nonzero(excess[peak:] <= start_fraction * excess[peak])[0]
+    if below.size == 0:
+        return fail("the excess error never fell below start_fraction of its maximum")
+    start = peak + int(below[0])
+    resolved = excess > max(min_sigma, 0.0) * sigma
+    resolved &= excess > 0
+    stop = start
+    while stop < E.size and resolved[stop]:
+        stop += 1
+    used = np.zeros(E.size, dtype=bool)
+    used[start:stop] = True
+    # one point before the window (still above start_fraction) anchors short drops
+    if used.sum() < 3 and start > peak and resolved[start - 1]:
+        used[start - 1] = True
+    n = int(used.sum())
+    if n < 3:
+        return fail(f"only {n} resolved point(s) in the decay window; log more often or use "
+                    "a larger test set")
+    x, y = t[used], np.log(excess[used])
+    if n_test is not None:
+        w = (excess[used] / sigma[used]) ** 2        # 1/Var(log excess) by the delta method
+    else:
+        w = np.ones(n)
+    X = np.column_stack([np.ones(n), x])
+    XtW = X.T * w
+    cov_unscaled = np.linalg.inv(XtW @ X)
+    beta = cov_unscaled @ (XtW @ y)
+    resid = y - X @ beta
+    dof = n - 2
+    chi2 = float(np.sum(w * resid**2))
+    # residual-scaled covariance: honest when the points scatter more than the binomial errors
+    scale = chi2 / dof if dof > 0 else np.inf
+    if n_test is not None:
+        scale = max(scale, 1.0)
+    se = float(np.sqrt(cov_unscaled[1, 1] * scale)) if dof > 0 else np.inf
+    q = float(stats.t.ppf(0.5 + level / 2, dof)) if dof > 0 else np.inf
+    rate = -float(beta[1])
+    ref_rate = nan
+    if reference is not None:
+        ref = check_finite_array("reference", reference, shape=(E.size,))
+        if np.all(ref[used] > 0):
+            ref_rate = -float(np.polyfit(x, np.log(ref[used]), 1)[0])
+    return ExponentialFit(rate=rate, rate_ci=(rate - q * se, rate + q * se),
+                          amplitude=float(np.exp(beta[0])), window=(int(x[0]), int(x[-1])),
+                          n_points=n, reference_rate=ref_rate, converged=True,
+                          message=f"weighted fit over {n} points, chi2/dof = "
+                                  f"{chi2 / max(dof, 1):.3g}", used=used)
+
+
+def fit_training_rate(result, test_name: str = "test", **options) -> ExponentialFit:
+    """:func:`fit_exponential_rate` on a :class:`~spinicl.concepts.TrainingResult`'s test curve,
+    with its floor, test-set size and cross-entropy as the reference."""
+    return fit_exponential_rate(
+        result.steps, result.series(f"{test_name}.error"), floor=result.floors[test_name],
+        n_test=result.settings["n_test"], reference=result.series(f"{test_name}.loss"),
+        **options)
+
+
+def convergence_time(steps, errors, *, floor: float, tolerance: float = 0.01) -> float:
+    """First logged step from which the error stays <= floor + tolerance (inf if never)."""
+    t = check_finite_array("steps", steps, ndim=1)
+    E = check_finite_array("errors", errors, shape=(t.size,))
+    ok = E <= floor + tolerance
+    if not ok[-1]:
+        return float("inf")
+    bad = np.nonzero(~ok)[0]
+    return float(t[0] if bad.size == 0 else t[bad[-1] + 1])
+
+
+@dataclass
+class ConvergenceSweep:
+    """Steps to convergence across context lengths and batch sizes.
+
+    Attributes
+    ----------
+    context_lengths, batch_sizes : ndarray
+    times : ndarray (n_L, n_B, n_seeds)
+        Steps until the test error stays within ``tolerance`` of the floor (inf if never).
+    final_errors : ndarray (n_L, n_B, n_seeds)
+    floors : ndarray (n_L,)
+        2^{−L}.
+    rates : ndarray (n_L, n_B, n_seeds)
+        Fitted exponential rates (NaN where no fit was possible).
+    """
+
+    context_lengths: np.ndarray
+    batch_sizes: np.ndarray
+    times: np.ndarray
+    final_errors: np.ndarray
+    floors: np.ndarray
+    rates: np.ndarray
+    settings: dict
+
+    @property
+    def converged(self) -> np.ndarray:
+        return np.isfinite(self.times)
+
+    def table(self) -> str:
+        """Median steps to convergence (converged seeds / all) per (L, B)."""
+        lines = ["    L " + "".join(f"{'B=' + str(b):>20s}" for b in self.batch_sizes)]
+        for i, L in enumerate(self.context_lengths):
+            cells = []
+            for j in range(self.batch_sizes.size):
+                t = self.times[i, j]
+                ok = np.isfinite(t)
+                med = f"{np.median(t[ok]):.0f}" if ok.any() else "-"
+                cells.append(f"{med:>12s} ({ok.sum()}/{t.size})")
+            lines.append(f"{L:5d} " + "".join(f"{c:>20s}" for c in cells))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"ConvergenceSweep(L={self.context_lengths.tolist()}, "
+                f"B={self.batch_sizes.tolist()}, converged={int(self.converged.sum())}/"
+                f"{self.times.size})\n{self.table()}")
+
+
+def convergence_sweep(context_lengths=(1, 2, 4, 8, 16), batch_sizes=(1, 8, 64), *,
+                      steps: int = 6000, n_seeds: int = 2, tolerance: float = 0.01,
+                      log_every: int = 50, n_test: int = 4000, lr: float = 0.25, rng=0,
+                      progress: bool = True, **setup) -> ConvergenceSweep:
+    """Train at every (L, B) and seed; record the steps to reach floor(L) + tolerance.
+
+    ``setup`` is passed to :func:`~spinicl.concepts.default_setup` (dim, n_concepts, ...).
+    Each run uses its own child of the master seed (model init and data). One constant η serves
+    every B; the default 0.25 is stable down to B = 1 (η = 1 is not: single-prompt steps then
+    kick the model off the solution). At L = 1 the floor is 1/2 and ties F = 0 (dead ReLUs)
+    count as errors, so L = 1 measures nothing but stability.
+    """
+    Ls = np.array([check_int("context_lengths", L, minimum=1) for L in context_lengths])
+    Bs = np.array([check_int("batch_sizes", B, minimum=1) for B in batch_sizes])
+    n_seeds = check_int("n_seeds", n_seeds, minimum=1)
+    tolerance = check_real("tolerance", tolerance, minimum=0.0, strict_min=True)
+    shape = (Ls.size, Bs.size, n_seeds)
+    times = np.full(shape, np.inf)
+    finals = np.full(shape, np.nan)
+    rates = np.full(shape, np.nan)
+    floors = 2.0 ** -Ls.astype(float)
+    children = as_seed_sequence(rng).spawn(int(np.prod(shape)))
+    with progress_bar(total=int(np.prod(shape)), desc="L/B sweep", enabled=progress) as bar:
+        for idx in np.ndindex(shape):
+            i, j, k = idx
+            seq = children[np.ravel_multi_index(idx, shape)]
+            init_seq, data_seq = seq.spawn(2)
+            _, sampler, model = default_setup(context_length=int(Ls[i]), rng=init_seq, **setup)
+            res = train_concepts(model, sampler, steps=steps, batch_size=int(Bs[j]), lr=lr,
+                                 log_every=log_every, n_test=n_test, rng=data_seq,
+                                 progress=False)
+            err = res.series("test.error")
+            times[idx] = convergence_time(res.steps, err, floor=res.floors["test"],
+                                          tolerance=tolerance)
+            finals[idx] = err[-1]
+            rates[idx] = fit_training_rate(res).rate
+            bar.update(1)
+    settings = dict(steps=steps, n_seeds=n_seeds, tolerance=tolerance, log_every=log_every,
+                    n_test=n_test, lr=lr, **setup)
+    return ConvergenceSweep(context_lengths=Ls, batch_sizes=Bs, times=times,
+                            final_errors=finals, floors=floors, rates=rates, settings=settings)
+
+
+@dataclass
+class SignSymmetry:
+    """Which solution each initialisation reaches, over seeds.
+
+    Attributes
+    ----------
+    inits : tuple of str
+    attention : ndarray (n_inits, n_seeds)
+        Final correct attention weight (mass on demonstrations sharing the query's semantic).
+    errors : ndarray (n_inits, n_seeds)
+        Final test 0-1 error.
+    outcome : ndarray of str (n_inits, n_seeds)
+        "correct" (attention > ``threshold``), "anti" (attention < 1 − ``threshold``: attends to
+        the opposite semantic, the MLP flips the sign) or "undecided".
+    """
+
+    inits: tuple
+    attention: np.ndarray
+    errors: np.ndarray
+    outcome: np.ndarray
+    settings: dict
+
+    def fractions(self) -> dict:
+        """{init: {"correct": f, "anti": f, "undecided": f}}."""
+        return {init: {o: float(np.mean(self.outcome[i] == o))
+                       for o in ("correct", "anti", "undecided")}
+                for i, init in enumerate(self.inits)}
+
+    def __repr__(self) -> str:
+        rows = [f"  {init:>9s}: " + ", ".join(f"{k} {v:.2f}" for k, v in fr.items())
+                + f"; median error {np.median(self.errors[i]):.4f}"
+                for i, (init, fr) in enumerate(self.fractions().items())]
+        return f"SignSymmetry(n_seeds={self.attention.shape[1]})\n" + "\n".join(rows)
+
+
+def sign_symmetry(inits=("tied", "gaussian"), *, n_seeds: int = 8, steps: int = 1500,
+                  threshold: float = 0.75, attention: str = "separate", n_test: int = 2000,
+                  lr: float = 1.0, rng=0, progress: bool = True, **setup) -> SignSymmetry:
+    """Train ``n_seeds`` models per initialisation and classify the solution each reaches.
+
+    Seed k uses the same data stream for every initialisation, so the inits are compared on
+    common random numbers.
+    """
+    inits = tuple(inits)
+    for init in inits:
+        if init not in INITS:
+            raise ValueError(f"inits must be among {INITS}, got {init!r}")
+    n_seeds = check_int("n_seeds", n_seeds, minimum=1)
+    threshold = check_real("threshold", threshold, minimum=0.5, maximum=1.0, strict_min=True)
+    att = np.zeros((len(inits), n_seeds))
+    err = np.zeros_like(att)
+    seeds = as_seed_sequence(rng).spawn(n_seeds)
+    with progress_bar(total=att.size, desc="sign symmetry", enabled=progress) as bar:
+        for k, seq in enumerate(seeds):
+            init_seq, data_seq = seq.spawn(2)
+            for i, init in enumerate(inits):
+                _, sampler, model = default_setup(
+                    init=init, rng=init_seq, model_options={"attention": attention}, **setup)
+                res = train_concepts(model, sampler, steps=steps, lr=lr, log_every=steps,
+                                     n_test=n_test, rng=data_seq, progress=False)
+                att[i, k] = res.final("test.attention")
+                err[i, k] = res.final("test.error")
+                bar.update(1)
+    outcome = np.where(att > threshold, "correct", np.where(att < 1 - threshold, "anti",
+                                                            "undecided"))
+    return SignSymmetry(inits=inits, attention=att, errors=err, outcome=outcome,
+                        settings=dict(n_seeds=n_seeds, steps=steps, threshold=threshold,
+                                      attention=attention, n_test=n_test, lr=lr, **setup))
