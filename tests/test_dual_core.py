@@ -223,3 +223,26 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="W_O"):
         softmax_attention(H, np.stack([W_K] * 2), np.stack([W_Q] * 2), np.stack([W_V] * 2),
                           W_O=np.ones((3, 5)))
+
+
+@pytest.mark.parametrize("mode,query_in_softmax", VARIANTS)
+def test_linear_cost_path_equals_the_attention_matrix_path(mode, query_in_softmax):
+    H, W_K, W_Q, W_V = _problem(13, n_heads=2)
+    batch = np.stack([H, 0.5 * H])
+    maps = [PositiveRandomFeatures.draw(5, 24, rng=h) for h in range(2)]
+    kw = dict(mode=mode, query_in_softmax=query_in_softmax)
+    slow = linearized_attention(batch, W_K, W_Q, W_V, maps, **kw)
+    fast = linearized_attention(batch, W_K, W_Q, W_V, maps, return_attention=False, **kw)
+    assert fast.attention is None
+    np.testing.assert_allclose(fast.output, slow.output, rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(fast.log_normalizer, slow.log_normalizer, rtol=1e-12)
+
+
+def test_causal_linear_cost_path_crosses_chunk_boundaries():
+    rng = np.random.default_rng(14)
+    H = rng.standard_normal((4, 150)) / 2          # 150 tokens: three chunks of 64
+    W_K, W_Q, W_V = (rng.standard_normal((3, 4, 4)) / 2)
+    phi = PositiveRandomFeatures.draw(4, 16, rng=0)
+    slow = linearized_attention(H, W_K, W_Q, W_V, phi, mode="causal")
+    fast = linearized_attention(H, W_K, W_Q, W_V, phi, mode="causal", return_attention=False)
+    np.testing.assert_allclose(fast.output, slow.output, rtol=1e-11, atol=1e-14)

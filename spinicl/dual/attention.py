@@ -43,8 +43,8 @@ class AttentionOutput:
     output : ndarray
         ``"query_only"``: (d,) or (P, d); ``"full"``/``"causal"``: (d, T) or (P, d, T), where d is
         d_v (one head), n_heads·d_v (heads concatenated) or d_out (with W_O).
-    attention : ndarray
-        The attention weights, rows = attending tokens, columns = keys: (T,) for
+    attention : ndarray or None
+        The attention weights (None from the linear-cost random-feature path), rows = attending tokens, columns = keys: (T,) for
         ``"query_only"`` or (T, T); a heads axis after the batch axis for several heads. Masked
         entries are exactly 0.
     log_normalizer : ndarray or None
@@ -62,7 +62,7 @@ class AttentionOutput:
         kind = "softmax" if self.log_normalizer is None else "random-feature"
         return (f"AttentionOutput({kind}, mode={self.mode!r}, query_in_softmax="
                 f"{self.query_in_softmax}, output shape {self.output.shape}, attention shape "
-                f"{self.attention.shape})")
+                f"{None if self.attention is None else self.attention.shape})")
 
 
 @dataclass(eq=False)
@@ -170,15 +170,19 @@ def _finish(s: _Setup, out, attention, log_norm, mode, query_in_softmax) -> Atte
         combined = np.einsum("oc,pct->pot", s.W_O, combined)
     if mode == "query_only":
         combined = combined[..., 0]
-        attention = attention[..., 0, :]
+        if attention is not None:
+            attention = attention[..., 0, :]
         if log_norm is not None:
             log_norm = log_norm[..., 0]
     if not s.multihead:
-        attention = attention[:, 0]
+        if attention is not None:
+            attention = attention[:, 0]
         if log_norm is not None:
             log_norm = log_norm[:, 0]
     if not s.batched:
-        combined, attention = combined[0], attention[0]
+        combined = combined[0]
+        if attention is not None:
+            attention = attention[0]
         if log_norm is not None:
             log_norm = log_norm[0]
     return AttentionOutput(combined, attention, log_norm, mode, bool(query_in_softmax))
@@ -235,13 +239,17 @@ def _head_features(features, n_heads: int, d_o: int) -> list:
 
 def linearized_attention(tokens, W_K, W_Q, W_V, features, *, mode: str = "query_only",
                          query_in_softmax: bool = True, scale: float | None = None,
-                         W_O=None) -> AttentionOutput:
+                         W_O=None, return_attention: bool = True) -> AttentionOutput:
     """Random-feature attention, eq. (3): exp(kᵀq) → φ(k)ᵀφ(q) with the same normalisation.
 
     Parameters are those of :func:`softmax_attention`, plus
 
     features : PositiveRandomFeatures or list of them (one per head)
         The feature map φ on d_o-dimensional key/query views.
+    return_attention : bool
+        True: build the (T_q, T) attention matrix (O(T²·d_r)). False: the linear-cost path,
+        num_j = (Σ_i v_i φ(k_i)ᵀ) φ(q_j) with prefix sums for ``"causal"``, O(T·d_r·d_v); the
+        result's ``attention`` is then None.
 
     Keys are shifted by one constant per prompt and queries by one constant each (log space), so
     nothing overflows; ``log_normalizer`` holds log D_j with the shifts added back.
@@ -251,17 +259,66 @@ def linearized_attention(tokens, W_K, W_Q, W_V, features, *, mode: str = "query_
     maps = _head_features(features, s.W_K.shape[0], s.W_K.shape[1])
     root = np.sqrt(s.scale)
     P, n_heads, _, T = K.shape
-    weights = np.empty((P, n_heads, s.query_positions.size, T))
-    log_norm = np.empty((P, n_heads, s.query_positions.size))
+    T_q = s.query_positions.size
+    weights = np.empty((P, n_heads, T_q, T)) if return_attention else None
+    out = np.empty((P, n_heads, V.shape[2], T_q))
+    log_norm = np.empty((P, n_heads, T_q))
     for h, phi in enumerate(maps):
         fk, ck = phi.features(root * K[:, h], shift="global")      # (P, d_r, T), (P, 1, 1)
         fq, cq = phi.features(root * Q[:, h], shift="column")      # (P, d_r, T_q), (P, 1, T_q)
-        kernel = np.matmul(np.swapaxes(fq, 1, 2), fk) * s.mask     # (P, T_q, T)
-        norm = kernel.sum(axis=-1)
-        if np.any(norm <= 0):
-            raise FloatingPointError("the random-feature normaliser underflowed to 0; use smaller "
-                                     "inputs, a smaller scale or more features")
-        weights[:, h] = kernel / norm[..., None]
+        if return_attention:
+            kernel = np.matmul(np.swapaxes(fq, 1, 2), fk) * s.mask     # (P, T_q, T)
+            norm = kernel.sum(axis=-1)
+            _check_norm(norm)
+            weights[:, h] = kernel / norm[..., None]
+            out[:, h] = np.matmul(V[:, h], np.swapaxes(weights[:, h], 1, 2))
+        else:
+            num, norm = _linear_cost_pass(fk, fq, V[:, h], mode, query_in_softmax,
+                                          s.query_positions)
+            _check_norm(norm)
+            out[:, h] = num / norm[:, None, :]
         log_norm[:, h] = np.log(norm) + ck[:, 0, :] + cq[:, 0, :]
-    out = np.einsum("phts,phvs->phvt", weights, V, optimize=True)
     return _finish(s, out, weights, log_norm, mode, query_in_softmax)
+
+
+def _check_norm(norm):
+    if np.any(norm <= 0):
+        raise FloatingPointError("the random-feature normaliser underflowed to 0; use smaller "
+                                 "inputs, a smaller scale or more features")
+
+
+def _linear_cost_pass(fk, fq, V, mode, query_in_softmax, positions):
+    """Numerators (P, d_v, T_q) and normalisers (P, T_q) without forming the attention matrix."""
+    if mode == "causal":
+        return _causal_chunks(fk, fq, V)
+    kv = np.matmul(V, np.swapaxes(fk, 1, 2))                  # (P, d_v, d_r)
+    num = np.matmul(kv, fq)
+    norm = np.einsum("pr,prt->pt", fk.sum(axis=2), fq)
+    if not query_in_softmax:
+        self_kernel = np.einsum("prt,prt->pt", fk[:, :, positions], fq)
+        num = num - V[:, :, positions] * self_kernel[:, None, :]
+        norm = norm - self_kernel
+    return num, norm
+
+
+_CHUNK = 64
+
+
+def _causal_chunks(fk, fq, V):
+    """Causal linear attention in blocks: a running state S = Σ_{i<start} v_i φ(k_i)ᵀ carries the
+    past, and the masked block-local kernel handles the block itself, O(T·(B + d_r)·d_v)."""
+    P, d_r, T = fk.shape
+    d_v = V.shape[1]
+    state = np.zeros((P, d_v, d_r))
+    total = np.zeros((P, d_r))
+    num = np.empty((P, d_v, T))
+    norm = np.empty((P, T))
+    for start in range(0, T, _CHUNK):
+        stop = min(start + _CHUNK, T)
+        fk_b, fq_b, v_b = fk[:, :, start:stop], fq[:, :, start:stop], V[:, :, start:stop]
+        local = np.tril(np.matmul(np.swapaxes(fq_b, 1, 2), fk_b))     # (P, B_q, B_k)
+        num[:, :, start:stop] = np.matmul(state, fq_b) + np.matmul(v_b, np.swapaxes(local, 1, 2))
+        norm[:, start:stop] = np.einsum("pr,prt->pt", total, fq_b) + local.sum(axis=2)
+        state += np.matmul(v_b, np.swapaxes(fk_b, 1, 2))
+        total += fk_b.sum(axis=2)
+    return num, norm
