@@ -52,11 +52,14 @@ def lu_effective_ridge(alpha, tau, l2, kappa=np.inf, noise=0.0, *, n_starts: int
     x = (1.0 + rho) / alpha
 
     def f(e):
-        return 1 - tau + tau * lam / e - e * mp_stieltjes(e + x, kappa)
+        # fsolve may probe ε <= −x, outside the domain: report NaN there, quietly
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return 1 - tau + tau * lam / e - e * mp_stieltjes(e + x, kappa)
 
     roots = []
     for start in np.linspace(10.0 / n_starts, 10.0, n_starts):
-        sol, info, ier, _ = fsolve(f, start, full_output=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sol, info, ier, _ = fsolve(f, start, full_output=True)
         if ier == 1 and sol[0] > 0 and abs(f(sol[0])) < 1e-10:
             roots.append(sol[0])
     return min(roots) if roots else np.nan

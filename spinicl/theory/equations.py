@@ -149,6 +149,11 @@ def observables(eps, p: Parameters, *, n_nodes: int = 192) -> dict:
         free = np.where(finite_beta, ground + 0.5 * inv_beta * (log_det + log_beta), ground)
         internal = ground + 0.5 * inv_beta
         entropy = np.where(finite_beta, 0.5 * (1.0 - log_det - log_beta), -np.inf)
+        # at the interpolation peak both errors diverge and their difference is undefined (NaN)
+        task_gap = icl - idg
+        gibbs_icl = icl + thermal_fresh
+        gibbs_idg = idg + thermal_pool
+        thermal_norm = norm_f + thermal_norm
 
     return {
         "effective_ridge": eps,
@@ -157,12 +162,12 @@ def observables(eps, p: Parameters, *, n_nodes: int = 192) -> dict:
         "effective_noise": sigma_eff,
         "icl_error": icl,
         "idg_error": idg,
-        "task_gap": icl - idg,
-        "gibbs_error": icl + thermal_fresh,
-        "gibbs_idg_error": idg + thermal_pool,
+        "task_gap": task_gap,
+        "gibbs_error": gibbs_icl,
+        "gibbs_idg_error": gibbs_idg,
         "identity_overlap": overlap_f,
         "norm": norm_f,
-        "thermal_norm": norm_f + thermal_norm,
+        "thermal_norm": thermal_norm,
         "susceptibility": susceptibility,
         "train_error": train,
         "ground_state_energy": ground,
