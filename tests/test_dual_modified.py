@@ -106,3 +106,20 @@ def test_modified_bad_inputs():
         compare_modifications({"dropout": [{}]}, steps=2, progress=False)
     with pytest.raises(TypeError, match="settings"):
         compare_modifications([("negative", {})], steps=2, progress=False)
+
+
+def test_glue_table_writer_formats_user_results_with_best_rows():
+    from spinicl.dual import glue_table
+
+    table = glue_table([("original", "-", {"CoLA": 55.1, "MRPC": (88.0, 84.1)}),
+                        ("regularized", "α=0.5", {"CoLA": 56.0, "MRPC": (87.0, 85.0)}),
+                        ("regularized", "α=0.8", {"CoLA": 54.0, "MRPC": (89.0, 83.0)}),
+                        ("negative", "β=0.1", {"RTE": 66.0})])
+    lines = table.splitlines()
+    assert lines[0].startswith("| model | setting | CoLA (MCC)")
+    assert "| regularized | **Local Best** | 56.0 | 89.0/85.0 | – | – |" in lines
+    assert lines[-1] == "| all modified | **Global Best** | 56.0 | 89.0/85.0 | – | 66.0 |"
+    with pytest.raises(ValueError, match="family"):
+        glue_table([("pretrained", "-", {})])
+    with pytest.raises(ValueError, match="unknown tasks"):
+        glue_table([("original", "-", {"SST-2": 90.0})])

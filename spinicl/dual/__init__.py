@@ -9,7 +9,8 @@ from .features import LinearFeatures, PositiveRandomFeatures, draw_projection, p
 from .bridge import bridge_predictions, dual_spin_features, linear_dual_model, softmax_first_order
 from .extensions import (LayerOutput, StackDual, TransformerLayerDual, attention_stack,
                          transformer_layer)
-from .modified import DEFAULT_SETTINGS, ModificationStudy, ModifiedAttention, compare_modifications
+from .modified import (DEFAULT_SETTINGS, ModificationStudy, ModifiedAttention, compare_modifications,
+                       glue_table)
 from .studies import (ApproximationStudy, EquivalenceCurve, GeneralizationStudy,
                       approximation_study, equivalence_curve, generalization_study,
                       rademacher_bound, random_problem)
@@ -22,6 +23,6 @@ __all__ = [
     "transformer_layer", "TransformerLayerDual", "LayerOutput", "attention_stack", "StackDual",
     "random_problem", "equivalence_curve", "EquivalenceCurve", "approximation_study",
     "ApproximationStudy", "generalization_study", "GeneralizationStudy", "rademacher_bound",
-    "ModifiedAttention", "compare_modifications", "ModificationStudy", "DEFAULT_SETTINGS",
+    "ModifiedAttention", "compare_modifications", "ModificationStudy", "DEFAULT_SETTINGS", "glue_table",
     "linear_dual_model", "bridge_predictions", "dual_spin_features", "softmax_first_order",
 ]

@@ -39,7 +39,7 @@ from ..training import layers
 from ..training.models import AttentionModel
 
 __all__ = ["ModifiedAttention", "VARIANTS", "DEFAULT_SETTINGS", "ModificationStudy",
-           "compare_modifications"]
+           "compare_modifications", "glue_table", "GLUE_TASKS"]
 
 VARIANTS = ("plain", "regularized", "augmented", "negative")
 REG_MODES = ("self_term", "global")
@@ -373,3 +373,62 @@ def compare_modifications(settings: dict | None = None, *, dim: int = 5,
     return ModificationStudy([_label(f, o) if f != "plain" else "plain (unmodified)"
                               for f, o in runs], [f for f, _ in runs], [o for _, o in runs],
                              eval_steps, curves, params)
+
+
+# ---------------------------------------------------------------------------- GLUE table writer
+GLUE_TASKS = (("CoLA", "MCC"), ("MRPC", "F1/Acc"), ("STS-B", "Pearson/Spearman"), ("RTE", "Acc"))
+
+
+def glue_table(rows) -> str:
+    """Markdown table in the layout of the paper's GLUE table (p. 31) for results you bring.
+
+    The package cannot produce these numbers (they need a pretrained language model fine-tuned
+    with modified attention); this only formats them. ``rows`` is a sequence of
+    ``(family, setting, scores)`` with family "original", "regularized", "augmented" or
+    "negative", a setting label, and ``scores`` a dict task → number or tuple of numbers (e.g.
+    MRPC (F1, Acc)). Per family a "Local Best" row takes the best value of each column, and a
+    final "Global Best" row the best over every modified model.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("rows must hold at least one (family, setting, scores) entry")
+    families = ("original",) + VARIANTS[1:]
+    for family, _, scores in rows:
+        check_choice("family", family, families)
+        unknown = set(scores) - {t for t, _ in GLUE_TASKS}
+        if unknown:
+            raise ValueError(f"scores has unknown tasks {sorted(unknown)}; use "
+                             f"{[t for t, _ in GLUE_TASKS]}")
+
+    def cells(scores):
+        out = []
+        for task, _ in GLUE_TASKS:
+            v = scores.get(task)
+            out.append(tuple(np.atleast_1d(np.asarray(v, dtype=float))) if v is not None else None)
+        return out
+
+    def fmt(cell):
+        return "–" if cell is None else "/".join(f"{x:.1f}" for x in cell)
+
+    def best(cell_rows):
+        out = []
+        for column in zip(*cell_rows):
+            present = [c for c in column if c is not None]
+            out.append(tuple(np.max(np.array(present), axis=0)) if present else None)
+        return out
+
+    header = "| model | setting | " + " | ".join(f"{t} ({m})" for t, m in GLUE_TASKS) + " |"
+    lines = [header, "|" + "---|" * (len(GLUE_TASKS) + 2)]
+    modified = []
+    for family in families:
+        fam = [(s, cells(sc)) for f, s, sc in rows if f == family]
+        for setting, c in fam:
+            lines.append(f"| {family} | {setting} | " + " | ".join(map(fmt, c)) + " |")
+        if family != "original" and fam:
+            local = best([c for _, c in fam])
+            modified.extend(c for _, c in fam)
+            lines.append(f"| {family} | **Local Best** | " + " | ".join(map(fmt, local)) + " |")
+    if modified:
+        lines.append("| all modified | **Global Best** | " + " | ".join(map(fmt, best(modified)))
+                     + " |")
+    return "\n".join(lines)
