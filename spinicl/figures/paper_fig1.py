@@ -143,14 +143,14 @@ def _gaussian_mixture(x, parts):
 # --------------------------------------------------------------------------- the figure
 @register_figure("fig1", "Li et al. Fig. 1: field and coupling matrices and block histograms")
 def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **options):
-    """Fig. 1 (D=5, N=100, P=1000, λ0=0); ``quick`` pools 300 draws instead of 20 000.
+    """Fig. 1 (D=5, N=100, P=1000, λ0=0); ``quick`` pools 150 draws instead of 20 000.
 
     Options: ``dim``, ``context_length``, ``n_prompts``, ``n_draws``.
     """
     dim = check_int("dim", options.pop("dim", 5), minimum=1)
     N = check_int("context_length", options.pop("context_length", 100), minimum=1)
     P = check_int("n_prompts", options.pop("n_prompts", 1000), minimum=1)
-    n_draws = check_int("n_draws", options.pop("n_draws", 300 if quick else 20000), minimum=1)
+    n_draws = check_int("n_draws", options.pop("n_draws", 150 if quick else 20000), minimum=1)
     if options:
         raise TypeError(f"unknown option(s) for fig1: {', '.join(sorted(options))}")
     seed_matrix, seed_pool = as_seed_sequence(rng).spawn(2)
