@@ -43,7 +43,12 @@ class Parameters:
         return self.alpha.size
 
     def subset(self, index) -> "Parameters":
-        return Parameters(*[getattr(self, n)[index] for n in self.NAMES])
+        """The points ``index`` (flat), without re-validating or re-broadcasting."""
+        out = object.__new__(Parameters)
+        for name in self.NAMES + ("x",):
+            setattr(out, name, getattr(self, name)[index])
+        out.shape = out.alpha.shape
+        return out
 
     def exact_zero(self) -> np.ndarray:
         """Points whose saddle point is ε = 0 exactly: ridgeless (λ = 0) at or above τ = 1."""
@@ -133,7 +138,8 @@ def observables(eps, p: Parameters, *, n_nodes: int = 192) -> dict:
                + pool_quadratic + 2.0 * _times(eta, cross_pool) + _times(eta**2, field_pool))
         train = ratio**2 * sigma_eff * gain          # (λ/ε)² e_IDG at zero field
         train = np.where(ratio == 0, 0.0, train)
-        ground = 0.5 * (train + lam * norm - (1.0 + rho)) - _times(eta, overlap) \
+        ridge_energy = np.where(lam > 0, lam * norm, 0.0)
+        ground = 0.5 * (train + ridge_energy - (1.0 + rho)) - _times(eta, overlap) \
             - 0.5 * _times(eta**2, susceptibility)
 
         finite_beta = np.isfinite(beta)

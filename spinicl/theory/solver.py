@@ -61,21 +61,22 @@ def iterate(params: Parameters, eps0, *, damping: float = 0.0, acceleration: str
     prev_x = np.full(n, np.nan)
     prev_g = np.full(n, np.nan)
     active = np.flatnonzero(~converged)
+    current = params.subset(active)
 
-    def mapped(x, idx):
-        g = saddle_point_map(x, params.subset(idx))
+    def mapped(x):
+        g = saddle_point_map(x, current)
         return damping * x + (1.0 - damping) * g
 
     while active.size:
         sub_x = eps[active]
-        g1 = mapped(sub_x, active)
+        g1 = mapped(sub_x)
         n_iter[active] += 1
         step = _relative_step(g1, sub_x)
         residual[active] = step
         done = step <= tol
         new = g1.copy()
         if acceleration == "steffensen":
-            g2 = mapped(g1, active)
+            g2 = mapped(g1)
             n_iter[active] += 1
             denom = g2 - 2.0 * g1 + sub_x
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -94,8 +95,10 @@ def iterate(params: Parameters, eps0, *, damping: float = 0.0, acceleration: str
         new = np.where(done, g1, new)
         eps[active] = new
         converged[active] = done
-        out_of_budget = n_iter[active] >= max_iter
-        active = active[~done & ~out_of_budget]
+        keep = ~done & (n_iter[active] < max_iter)
+        if not keep.all():
+            current = current.subset(np.flatnonzero(keep))
+        active = active[keep]
     method = np.where(zero, "exact", f"iteration/{acceleration}")
     return FixedPointOutcome(eps, converged, n_iter, residual, np.ones(n, dtype=np.int64), method)
 
