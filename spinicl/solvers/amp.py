@@ -102,7 +102,9 @@ def squared_couplings(model, *, dtype=np.float32, block: int = 256) -> np.ndarra
     (O(P n²) time, n² entries of ``dtype``) without ever holding J itself.
     """
     if not model.is_factored:
-        return prepare_couplings(model.couplings, dtype) ** 2
+        out = np.array(model.couplings, dtype=dtype) ** 2
+        out[np.arange(model.n_spins), np.arange(model.n_spins)] = 0
+        return out
     S = model.feature_matrix()
     P, n = S.shape
     out = np.empty((n, n), dtype=dtype)
@@ -114,7 +116,8 @@ def squared_couplings(model, *, dtype=np.float32, block: int = 256) -> np.ndarra
 
 
 def dense_couplings(model) -> np.ndarray:
-    """J with a zero diagonal, reusing a Hessian the model already built (J = −A off-diagonal)."""
+    """J as a contiguous float64 array, reusing a Hessian the model already built (J = −A off the
+    diagonal; the diagonal never enters the cavity fields)."""
     if getattr(model, "_couplings", None) is None and getattr(model, "_hessian", None) is not None:
         return prepare_couplings(-model._hessian)
     return prepare_couplings(model.couplings)

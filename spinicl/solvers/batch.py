@@ -54,7 +54,6 @@ def _stack(models, couplings, fields, self_couplings, dtype):
         J = np.empty((len(models), n, n), dtype=dtype)
         for b, mod in enumerate(models):
             J[b] = _raw_couplings(mod)
-        J[:, np.arange(n), np.arange(n)] = 0
         h = np.stack([np.asarray(mod.fields, dtype=float) for mod in models])
         lam = np.stack([np.asarray(mod.self_couplings, dtype=float) for mod in models])
         return J, h, lam
@@ -63,8 +62,12 @@ def _stack(models, couplings, fields, self_couplings, dtype):
     h = check_finite_array("fields", fields, ndim=2)
     B, n = h.shape
     lam = check_finite_array("self_couplings", self_couplings, shape=(B, n))
-    J = check_finite_array("couplings", couplings, shape=(B, n, n))
-    return prepare_couplings(J, dtype), h, lam
+    if not (isinstance(couplings, np.ndarray) and couplings.dtype == dtype
+            and couplings.flags.c_contiguous):
+        couplings = check_finite_array("couplings", couplings, shape=(B, n, n))
+    elif couplings.shape != (B, n, n):
+        raise ValueError(f"couplings must have shape ({B}, {n}, {n}), got {couplings.shape}")
+    return prepare_couplings(couplings, dtype), h, lam
 
 
 def solve_li2024_batch(couplings=None, fields=None, self_couplings=None, beta: float = 100.0, *,

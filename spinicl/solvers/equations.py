@@ -50,23 +50,22 @@ STATUS_CALLBACK = 4
 
 
 def prepare_couplings(couplings, dtype=np.float64) -> np.ndarray:
-    """A C-contiguous copy of J (or of a stack (B, n, n)) with a zero diagonal, in ``dtype``.
+    """J (or a stack (B, n, n)) as a C-contiguous array of ``dtype``; no copy when it already is.
 
-    The diagonal never enters the cavity fields; zeroing it once removes a branch from the
-    innermost loop.
+    The diagonal is kept: :func:`coupling_products` removes its contribution itself, so a caller
+    that already holds contiguous couplings of the right precision pays no copy.
     """
-    out = np.array(couplings, dtype=dtype, order="C", copy=True)
-    n = out.shape[-1]
-    out[..., np.arange(n), np.arange(n)] = 0
-    return out
+    return np.ascontiguousarray(couplings, dtype=dtype)
 
 
 @njit(cache=True, fastmath=True, nogil=True)
 def coupling_products(couplings, m, v, M, V):
-    """M ← J·m and V ← (J∘J)·v in one pass over J (zero diagonal, row-major).
+    """M ← J·m and V ← (J∘J)·v, diagonal excluded, in one pass over J (row-major).
 
     Four rows are processed together so that each m_j, v_j is loaded once per four rows; the
-    squares J_ij² are formed in registers rather than read from a second matrix.
+    squares J_ij² are formed in registers rather than read from a second matrix. The diagonal
+    terms are summed with the rest and subtracted afterwards, which keeps the inner loop free of
+    branches and lets callers pass J as stored.
     """
     n = m.shape[0]
     # zero accumulators of the arrays' own precision (a literal 0 would promote float32 sums to
@@ -117,6 +116,10 @@ def coupling_products(couplings, m, v, M, V):
             acc_v += c * c * v[j]
         M[r] = acc_m
         V[r] = acc_v
+    for r in range(n):
+        c = couplings[r, r]
+        M[r] -= c * m[r]
+        V[r] -= c * c * v[r]
 
 
 @njit(cache=True, nogil=True)
