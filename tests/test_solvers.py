@@ -184,7 +184,32 @@ def test_unstable_cavity_rolls_back_and_explains():
     assert "unstable" in res.message and "cholesky" in res.message
     assert np.all(np.isfinite(res.mean)) and np.all(np.isfinite(res.variance))
     li = solve_tap(model, BETA, variant="li2024", rng=0, damping=0.0, max_iter=2000)
-    assert not li.converged and np.all(np.isfinite(li.mean))
+    # li2024 has only the NaN guard: it overflows, then rolls back to its best finite state
+    assert not li.converged and li.status == 3 and "non-finite" in li.message
+    assert np.all(np.isfinite(li.mean)) and np.all(np.isfinite(li.variance))
+    slow = solve_tap(model, BETA, variant="li2024", rng=0, damping=0.0, max_iter=2000,
+                     callback=lambda info: None)
+    assert slow.status == 3 and slow.n_iter == li.n_iter
+    np.testing.assert_array_equal(slow.mean, li.mean)
+
+
+def test_driver_rolls_back_to_the_best_state():
+    from spinicl.solvers.driver import iterate
+
+    errors = [1.0, 0.1, 0.01, 0.5, 1e3, np.nan]
+
+    def update(state):
+        k = int(state[0][0])
+        new = np.array([k + 1.0]) if k < 5 else np.array([np.nan])
+        return (new,), errors[k]
+
+    out = iterate(update, (np.array([0.0]),), damping=0.0, max_iter=10, tol=1e-9,
+                  divergence_factor=1e4)
+    # the error 1e3 > 1e4 × 0.01 at k = 4: roll back to the state k = 2 (smallest error)
+    assert out.status == 2 and out.n_iter == 5 and out.state[0][0] == 2.0
+    out = iterate(update, (np.array([0.0]),), damping=0.0, max_iter=10, tol=1e-9)
+    assert out.status == 3 and out.n_iter == 6 and out.state[0][0] == 2.0
+    np.testing.assert_array_equal(out.residuals[:5], errors[:5])
 
 
 # ---------------------------------------------------------------- bad input
