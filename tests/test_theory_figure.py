@@ -1,0 +1,60 @@
+"""The theory-vs-finite-size figure: quick content, trend, and bitwise checkpoint resume."""
+import json
+
+import numpy as np
+import pytest
+
+from spinicl import theory
+from spinicl.figures import make_figure
+from spinicl.figures.theory_vs_finite_size import compute
+import spinicl.theory.finite_size as finite_size
+
+
+def test_quick_figure_content(tmp_path):
+    paths = make_figure("theory-vs-finite-size", tmp_path, quick=True, progress=False)
+    assert [p.suffix for p in paths] == [".npz", ".json", ".png"]
+    assert paths[2].stat().st_size > 50_000
+    with np.load(paths[0]) as d:
+        dims, taus = d["dims"], d["taus"]
+        assert d["finite_icl_error"].shape == (dims.size, taus.size, 3)
+        for key in ("icl_error", "gibbs_error", "free_energy"):
+            assert np.all(np.isfinite(d[f"finite_{key}"]))
+            assert np.all(np.isfinite(d[f"theory_{key}"]))
+        assert d["theory_converged"].all() and d["family_converged"].all()
+        # the figure's theory is the solver's
+        ref = theory.sweep(float(d["alpha"]), taus, l2=float(d["l2"]), beta=float(d["beta"]))
+        np.testing.assert_allclose(d["theory_at_cells_gibbs_error"], ref.gibbs_error, rtol=1e-12)
+        # ridgeless family against Lu et al.'s closed forms at the marker points
+        for kappa, lu in zip(d["kappas"], d["lu_markers"]):
+            ours = theory.sweep(float(d["alpha"]), d["marker_taus"], kappa=kappa).icl_error
+            np.testing.assert_allclose(ours, lu, rtol=1e-9)
+        # finite-size gaps of the thermal quantities shrink with D even at these small sizes
+        for key in ("gibbs_error", "free_energy"):
+            gap = np.abs(d[f"finite_{key}"].mean(axis=-1) - d[f"theory_at_cells_{key}"]).mean(1)
+            assert np.all(np.diff(gap) < 0), (key, gap)
+    record = json.loads(paths[1].read_text())
+    assert "caption" in record and record["quick"] is True
+
+
+def test_checkpoint_resume_is_bitwise_identical(tmp_path, monkeypatch):
+    settings = dict(dims=(3, 4), taus=(0.5, 2.0), repeats=2, rng=7, progress=False)
+    clean = compute(**settings)
+    real = finite_size.exact_observables
+    calls = {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    ckpt = tmp_path / "ckpt.npz"
+    monkeypatch.setattr(finite_size, "exact_observables", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        compute(checkpoint=ckpt, **settings)
+    monkeypatch.setattr(finite_size, "exact_observables", real)
+    resumed = compute(checkpoint=ckpt, **settings)
+    for key, value in clean.items():
+        np.testing.assert_array_equal(resumed[key], value)
+    with pytest.raises(ValueError, match="different settings"):
+        compute(checkpoint=ckpt, **{**settings, "repeats": 3})
