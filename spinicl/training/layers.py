@@ -115,12 +115,14 @@ def attention_forward(X, W_Q, W_K, W_V, *, kind: str = "softmax", scale: float |
                          f"and {W_K.shape[0]}")
     if scale is None:
         scale = 1.0 / np.sqrt(W_Q.shape[0]) if kind == "softmax" else 1.0 / max(T - 1, 1)
-    Xq = X[:, :, -1:] if queries == "last" else X
+    mask = _attention_mask(key_mask, causal, B, T, 1 if queries == "last" else T)
+    if queries == "last":
+        return _attention_last(X, W_Q, W_K, W_V, kind, scale, mask)
+    Xq = X
     Q = W_Q @ Xq                                  # (B, d_k, Tq)
     K = W_K @ X                                   # (B, d_k, T)
     V = W_V @ X                                   # (B, d_v, T)
     S = scale * np.swapaxes(K, 1, 2) @ Q          # (B, T, Tq)
-    mask = _attention_mask(key_mask, causal, B, T, Q.shape[2])
     if kind == "softmax":
         A = softmax(S, axis=1, mask=mask)
     else:
@@ -128,7 +130,28 @@ def attention_forward(X, W_Q, W_K, W_V, *, kind: str = "softmax", scale: float |
     out = V @ A
     cache = dict(X=X, Xq=Xq, Q=Q, K=K, V=V, A=A, mask=mask, scale=scale, kind=kind,
                  queries=queries, W_Q=W_Q, W_K=W_K, W_V=W_V)
-    return (out[:, :, 0] if queries == "last" else out), cache
+    return out, cache
+
+
+def _attention_last(X, W_Q, W_K, W_V, kind, scale, mask):
+    """The last token's output without forming K = W_K X or V = W_V X.
+
+    S = scale·Xᵀ(W_Kᵀ W_Q x_q) and out = W_V (X a): O(B·d·T + B·d²) instead of O(B·d²·T).
+    """
+    xq = X[:, :, -1]                              # (B, d)
+    q = xq @ W_Q.T                                # (B, d_k)
+    kq = q @ W_K                                  # (B, d): W_Kᵀ q
+    S = scale * (kq[:, None, :] @ X)[:, 0, :]     # (B, T)
+    m = None if mask is None else mask[:, :, 0]
+    if kind == "softmax":
+        a = softmax(S, axis=1, mask=m)
+    else:
+        a = S if m is None else np.where(m, S, 0.0)
+    xa = (X @ a[:, :, None])[:, :, 0]             # (B, d)
+    out = xa @ W_V.T
+    cache = dict(X=X, xq=xq, q=q, kq=kq, a=a, xa=xa, mask=m, scale=scale, kind=kind,
+                 queries="last", W_Q=W_Q, W_K=W_K, W_V=W_V)
+    return out, cache
 
 
 def _attention_mask(key_mask, causal, B, T, Tq):
@@ -147,17 +170,24 @@ def _attention_mask(key_mask, causal, B, T, Tq):
     return mask
 
 
-def attention_backward(d_out, cache):
+def attention_backward(d_out, cache, *, input_grad: bool = True):
     """Gradients of :func:`attention_forward`.
+
+    Parameters
+    ----------
+    d_out : ndarray, shaped like the forward output
+    cache : dict from :func:`attention_forward`
+    input_grad : bool
+        Also return dL/dX (skip it, ``False``, when X is data: it costs O(B·d·T) memory).
 
     Returns
     -------
-    d_X : ndarray (B, d, T)
+    d_X : ndarray (B, d, T), or None without ``input_grad``
     grads : dict with "W_Q", "W_K", "W_V" (summed over the batch)
     """
     d_out = np.asarray(d_out, dtype=float)
     if cache["queries"] == "last":
-        d_out = d_out[:, :, None]
+        return _attention_last_backward(d_out, cache, input_grad)
     X, Xq, Q, K, V, A = (cache[k] for k in ("X", "Xq", "Q", "K", "V", "A"))
     scale = cache["scale"]
     dV = d_out @ np.swapaxes(A, 1, 2)             # (B, d_v, T)
@@ -174,12 +204,27 @@ def attention_backward(d_out, cache):
         "W_K": np.einsum("bkt,bdt->kd", dK, X, optimize=True),
         "W_V": np.einsum("bkt,bdt->kd", dV, X, optimize=True),
     }
-    d_X = W_K.T @ dK + W_V.T @ dV
-    dXq = W_Q.T @ dQ
-    if cache["queries"] == "last":
-        d_X[:, :, -1:] += dXq
+    d_X = (W_K.T @ dK + W_V.T @ dV + W_Q.T @ dQ) if input_grad else None
+    return d_X, grads
+
+
+def _attention_last_backward(d_out, cache, input_grad):
+    X, xq, q, kq, a, xa = (cache[k] for k in ("X", "xq", "q", "kq", "a", "xa"))
+    W_Q, W_K, W_V = cache["W_Q"], cache["W_K"], cache["W_V"]
+    scale = cache["scale"]
+    d_xa = d_out @ W_V                            # (B, d)
+    d_a = (d_xa[:, None, :] @ X)[:, 0, :]         # (B, T)
+    if cache["kind"] == "softmax":
+        d_S = a * (d_a - np.sum(a * d_a, axis=1, keepdims=True))
     else:
-        d_X += dXq
+        d_S = d_a if cache["mask"] is None else np.where(cache["mask"], d_a, 0.0)
+    d_kq = scale * (X @ d_S[:, :, None])[:, :, 0]
+    d_q = d_kq @ W_K.T                            # (B, d_k)
+    grads = {"W_Q": d_q.T @ xq, "W_K": q.T @ d_kq, "W_V": d_out.T @ xa}
+    if not input_grad:
+        return None, grads
+    d_X = scale * kq[:, :, None] * d_S[:, None, :] + d_xa[:, :, None] * a[:, None, :]
+    d_X[:, :, -1] += d_q @ W_Q
     return d_X, grads
 
 
@@ -199,30 +244,30 @@ def relu_mlp_forward(X, W1, b1, W2, b2):
     if b1.shape != (W1.shape[0],) or b2.shape != (W2.shape[0],):
         raise ValueError(f"b1 must have shape ({W1.shape[0]},) and b2 ({W2.shape[0]},), got "
                          f"{b1.shape} and {b2.shape}")
-    squeeze = X.ndim == 2
-    Xc = X[:, :, None] if squeeze else X
-    pre = W1 @ Xc + b1[:, None]
+    # One row per token: two large BLAS calls instead of B small ones.
+    rows = X if X.ndim == 2 else np.swapaxes(X, 1, 2).reshape(-1, X.shape[1])
+    pre = rows @ W1.T + b1
     hidden = np.maximum(pre, 0.0)
-    out = W2 @ hidden + b2[:, None]
-    cache = dict(X=Xc, pre=pre, hidden=hidden, W1=W1, W2=W2, squeeze=squeeze)
-    return (out[:, :, 0] if squeeze else out), cache
+    out = hidden @ W2.T + b2
+    cache = dict(rows=rows, pre=pre, hidden=hidden, W1=W1, W2=W2, shape=X.shape)
+    if X.ndim == 3:
+        out = np.swapaxes(out.reshape(X.shape[0], X.shape[2], -1), 1, 2)
+    return out, cache
 
 
 def relu_mlp_backward(d_out, cache):
     """Gradients of :func:`relu_mlp_forward`: ``(d_X, {"W1", "b1", "W2", "b2"})``."""
     d_out = np.asarray(d_out, dtype=float)
-    if cache["squeeze"]:
-        d_out = d_out[:, :, None]
-    d_hidden = cache["W2"].T @ d_out
-    d_pre = d_hidden * (cache["pre"] > 0)
-    grads = {
-        "W1": np.einsum("bht,bdt->hd", d_pre, cache["X"], optimize=True),
-        "b1": d_pre.sum(axis=(0, 2)),
-        "W2": np.einsum("bot,bht->oh", d_out, cache["hidden"], optimize=True),
-        "b2": d_out.sum(axis=(0, 2)),
-    }
-    d_X = cache["W1"].T @ d_pre
-    return (d_X[:, :, 0] if cache["squeeze"] else d_X), grads
+    shape = cache["shape"]
+    if len(shape) == 3:
+        d_out = np.swapaxes(d_out, 1, 2).reshape(-1, d_out.shape[1])
+    d_pre = (d_out @ cache["W2"]) * (cache["pre"] > 0)
+    grads = {"W1": d_pre.T @ cache["rows"], "b1": d_pre.sum(axis=0),
+             "W2": d_out.T @ cache["hidden"], "b2": d_out.sum(axis=0)}
+    d_X = d_pre @ cache["W1"]
+    if len(shape) == 3:
+        d_X = np.swapaxes(d_X.reshape(shape[0], shape[2], shape[1]), 1, 2)
+    return d_X, grads
 
 
 # ---------------------------------------------------------------------------------- losses

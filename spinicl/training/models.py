@@ -394,24 +394,34 @@ class MultiHeadLinearAttention(AttentionModel):
         p = self.params
         return [(p["W_Q"][h], p["W_K"][h], p["W_V"][h]) for h in range(self.n_heads)]
 
+    @staticmethod
+    def _gram_times(gram, v):
+        """(G_p v) for every prompt, one BLAS call: rows (p, i) of the stacked G."""
+        P, n, _ = gram.shape
+        return (gram.reshape(P * n, n) @ v).reshape(P, n)
+
+    def _head_factors(self, batch):
+        for W_Q, W_K, W_V in self._heads():
+            a = self._gram_times(batch.gram, W_V[-1])             # (P, n): G v
+            b = batch.query @ (W_K.T @ W_Q).T                     # (P, n): M q
+            yield W_Q, W_K, a, b
+
     def _predict_fast(self, batch):
         pred = np.zeros(batch.n_prompts)
-        for W_Q, W_K, W_V in self._heads():
-            a = batch.gram @ W_V[-1]                              # (P, n): G v
-            b = batch.query @ (W_K.T @ W_Q).T                     # (P, n): M q
+        for _, _, a, b in self._head_factors(batch):
             pred += np.einsum("pa,pa->p", a, b)
         return pred
 
     def _loss_and_grad_fast(self, batch):
-        value, r = _mse(self._predict_fast(batch), batch.targets)
+        factors = list(self._head_factors(batch))
+        pred = sum(np.einsum("pa,pa->p", a, b) for _, _, a, b in factors)
+        value, r = _mse(pred, batch.targets)
         grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        for h, (W_Q, W_K, W_V) in enumerate(self._heads()):
-            M = W_K.T @ W_Q
-            a = batch.gram @ W_V[-1]
-            b = batch.query @ M.T
+        P, n, _ = batch.gram.shape
+        for h, (W_Q, W_K, a, b) in enumerate(factors):
             dM = (a * r[:, None]).T @ batch.query                # Σ r a qᵀ
-            grads["W_V"][h, -1] = np.einsum("pij,pj->i", batch.gram, b * r[:, None],
-                                            optimize=True)
+            # Σ_p G_p (r_p b_p) = (stacked G)ᵀ vec(r b), G_p symmetric
+            grads["W_V"][h, -1] = batch.gram.reshape(P * n, n).T @ (b * r[:, None]).ravel()
             grads["W_Q"][h] = W_K @ dM
             grads["W_K"][h] = W_Q @ dM.T
         return value, grads
@@ -433,7 +443,7 @@ class MultiHeadLinearAttention(AttentionModel):
         for h, (cache, shape) in enumerate(caches):
             d_out = np.zeros(shape)
             d_out[:, -1, -1] = d_pred
-            _, g = layers.attention_backward(d_out, cache)
+            _, g = layers.attention_backward(d_out, cache, input_grad=False)
             for key in ("W_Q", "W_K", "W_V"):
                 grads[key][h] = g[key]
         return grads
@@ -484,7 +494,7 @@ class SoftmaxAttention(AttentionModel):
         cache, shape = cache
         d_out = np.zeros(shape)
         d_out[:, -1, -1] = d_pred
-        return layers.attention_backward(d_out, cache)[1]
+        return layers.attention_backward(d_out, cache, input_grad=False)[1]
 
     def _predict_fast(self, batch):
         return self._attend(batch.tokens, "last")[0][:, -1]
@@ -494,7 +504,7 @@ class SoftmaxAttention(AttentionModel):
         value, r = _mse(out[:, -1], batch.targets)
         d_out = np.zeros(out.shape)
         d_out[:, -1] = r
-        return value, layers.attention_backward(d_out, cache)[1]
+        return value, layers.attention_backward(d_out, cache, input_grad=False)[1]
 
 
 class Transformer(AttentionModel):
@@ -545,7 +555,7 @@ class Transformer(AttentionModel):
         a_cache, m_cache = caches
         d_z, grads = layers.relu_mlp_backward(d_out, m_cache)
         d_z = d_z + d_out
-        _, g_attn = layers.attention_backward(d_z, a_cache)
+        _, g_attn = layers.attention_backward(d_z, a_cache, input_grad=False)
         grads.update(g_attn)
         return grads
 
