@@ -131,3 +131,32 @@ def test_run_ood_tracks_variants_over_training():
     assert [r["name"] for r in report.rows] == [v.name for v in variants]
     with pytest.raises(ValueError, match="scenarios"):
         ood_variants(sampler, scenarios=("rotated",))
+
+
+# ------------------------------------------------------------------------------ reproduction
+@pytest.mark.slow
+def test_reproduction_default_run_and_ood():
+    """Reference defaults (d=64, K=4, L=8, 1500 steps): floor, attention, fit, every OOD variant."""
+    from spinicl.concepts.theory_checks import fit_training_rate
+
+    _, sampler, model = default_setup()
+    result, report = run_ood(model, sampler, steps=1500, log_every=10, n_test=10000,
+                             n_final=40000, progress=False)
+    assert result.final("iid.error") < 2.0**-8 + 0.003
+    assert result.final("iid.attention") > 0.99
+    fit = fit_training_rate(result, "iid")
+    assert fit.converged and fit.rate_ci[0] > 10 * fit.reference_rate
+    assert report.all_within_tolerance, report
+
+
+@pytest.mark.slow
+def test_reproduction_l_and_b_need_no_tuning():
+    sweep = convergence_sweep((2, 4, 8, 16), (1, 8, 64), steps=6000, n_seeds=1, progress=False)
+    assert np.all(np.isfinite(sweep.times)), sweep
+
+
+@pytest.mark.slow
+def test_reproduction_tied_init_avoids_the_anti_solution():
+    res = sign_symmetry(("tied", "gaussian"), n_seeds=6, steps=1500, progress=False)
+    assert res.fractions()["tied"]["correct"] == 1.0
+    assert np.all(res.errors[0] < 0.01)

@@ -15,18 +15,27 @@ from __future__ import annotations
 
 from .dictionary import BASES, ConceptDictionary, DictionaryGeometry
 from .metrics import (Evaluation, KeyCoefficients, attention_products, evaluate,
-                      key_coefficients, mlp_alignment, snapshot, wilson_interval)
+                      key_coefficients, mlp_alignment, projected_forward, snapshot,
+                      wilson_interval)
 from .model import ATTENTIONS, INITS, LOSSES, ConceptTransformer, ForwardPass
+from .ood import SCENARIOS, OODReport, OODVariant, evaluate_ood, ood_variants, run_ood
 from .prompts import (FEATURE_SWAPS, LAYOUTS, ConceptPrompts, ConceptPromptSampler,
-                      check_distribution, retrieval_floor)
+                      PromptStructure, check_distribution, retrieval_floor)
+from .theory_checks import (ConvergenceSweep, ExponentialFit, SignSymmetry, convergence_sweep,
+                            convergence_time, fit_exponential_rate, fit_training_rate,
+                            sign_symmetry)
 from .train import DEFAULTS, TrainingResult, default_setup, train_concepts
 
 __all__ = [
     "ConceptDictionary", "DictionaryGeometry", "BASES",
-    "ConceptPrompts", "ConceptPromptSampler", "retrieval_floor", "check_distribution",
+    "ConceptPrompts", "ConceptPromptSampler", "PromptStructure", "retrieval_floor",
+    "check_distribution",
     "LAYOUTS", "FEATURE_SWAPS",
     "ConceptTransformer", "ForwardPass", "ATTENTIONS", "INITS", "LOSSES",
     "Evaluation", "evaluate", "wilson_interval", "attention_products", "mlp_alignment",
-    "KeyCoefficients", "key_coefficients", "snapshot",
+    "KeyCoefficients", "key_coefficients", "snapshot", "projected_forward",
     "TrainingResult", "train_concepts", "default_setup", "DEFAULTS",
+    "OODVariant", "OODReport", "ood_variants", "evaluate_ood", "run_ood", "SCENARIOS",
+    "ExponentialFit", "fit_exponential_rate", "fit_training_rate", "convergence_time",
+    "ConvergenceSweep", "convergence_sweep", "SignSymmetry", "sign_symmetry",
 ]

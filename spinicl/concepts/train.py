@@ -83,7 +83,9 @@ class TrainingResult:
     history : dict of str -> ndarray
         ``train.loss``, ``train.error``, ``train.attention`` (batch means since the previous
         log point; NaN at step 0); for every test set NAME: ``NAME.loss``, ``NAME.error``,
-        ``NAME.error_lo``, ``NAME.error_hi`` (95 % Wilson), ``NAME.attention``; and the
+        ``NAME.error_lo``, ``NAME.error_hi`` (95 % Wilson), ``NAME.attention``,
+        ``NAME.no_match`` (the fixed test set's own fraction of prompts without a matching
+        demonstration: the floor that set can show); and the
         weight-space metrics of :func:`spinicl.concepts.metrics.snapshot` (scalars, or (K,)
         rows per log point for the γ coefficients).
     floors : dict of str -> float
@@ -306,6 +308,7 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
             record[f"{name}.error"] = ev.error
             record[f"{name}.error_lo"], record[f"{name}.error_hi"] = ev.error_ci
             record[f"{name}.attention"] = ev.correct_attention
+            record[f"{name}.no_match"] = ev.no_match_rate
         record.update(snapshot(model, dic, noise=sampler.noise, rng=noise_seq))
         for k, v in record.items():
             history.setdefault(k, []).append(np.asarray(v, dtype=float))

@@ -76,8 +76,11 @@ def plot_dynamics(result, fit, path=None):
         ax.plot(t, np.where(h["test.error"] > 0, h["test.error"], np.nan), color="C3",
                 label=f"test ({s['n_test']} prompts)")
         ax.axhline(floor, color="k", ls="--", lw=0.8, label=rf"floor $2^{{-{L}}}$")
+        if "test.no_match" in h:
+            ax.axhline(h["test.no_match"][-1], color="0.4", ls=":", lw=0.9,
+                       label="test set's no-match fraction")
         if fit.converged:
-            tt = np.linspace(fit.window[0] - 100, t[-1], 200)
+            tt = np.linspace(max(fit.window[0] - 60, 0), fit.window[1] + 150, 200)
             ax.plot(tt, floor + fit.predict(tt), color="C2", ls="-.", lw=1.0,
                     label=rf"$E^*+Ce^{{-ct}}$, $c={fit.rate:.3g}$")
             ax.axvspan(*fit.window, color="C2", alpha=0.07, lw=0)
@@ -85,28 +88,26 @@ def plot_dynamics(result, fit, path=None):
         ax.set_ylim(max(floor / 4, 1e-4), 1.0)
         ax.set_ylabel("0-1 error")
         ax.set_title("0-1 error (95% Wilson band)")
-        ax.legend(frameon=False, loc="lower left")
+        ax.legend(frameon=False, loc="upper right", fontsize=6.8)
 
         ax = axes[0, 2]
         ax.plot(t, h["train.attention"], color="C0", lw=1.0, label="train")
         ax.plot(t, h["test.attention"], color="C3", label="test")
         ax.axhline(1.0, color="0.6", ls=":", lw=0.8)
-        ax.set_ylabel(r"attention on demonstrations with $s_l=s_q$")
-        ax.set_title("correct attention weight")
+        ax.set_ylabel("correct attention weight")
+        ax.set_title(r"attention on demonstrations with $s_l = s_q$")
         ax.set_ylim(0.4, 1.02)
         ax.legend(frameon=False, loc="lower right")
 
         ax = axes[1, 0]
         ax.plot(t, h["concept_specific"], color="C1",
-                label=r"concept-specific $\max\langle W_Q\mu^s_k, W_K\mu^s_k\rangle$")
-        ax.plot(t, h["complement"], color="C4",
-                label=r"complement $\max\langle W_Q\mu^s_k, W_K\mu^{-s}_k\rangle$")
-        ax.plot(t, h["noise_product"], color="0.4", label=r"noise $\max|\langle W_Q\xi,"
-                                                          r" W_K\mu\rangle|$")
+                label=r"concept-specific $\mu^s_k\cdot\mu^s_k$")
+        ax.plot(t, h["complement"], color="C4", label=r"complement $\mu^{-s}_k\cdot\mu^s_k$")
+        ax.plot(t, h["noise_product"], color="0.4", label=r"noise $|\xi\cdot\mu|$")
         ax.axhline(0, color="0.7", lw=0.6)
-        ax.set_ylabel("product")
+        ax.set_ylabel(r"$\max\,\langle W_K u, W_Q u'\rangle$")
         ax.set_title("attention products")
-        ax.legend(frameon=False, fontsize=6.5)
+        ax.legend(frameon=False, fontsize=6.8, loc="upper left")
 
         ax = axes[1, 1]
         ax.plot(t, h["mlp_positive_max"], color="C0",

@@ -64,6 +64,10 @@ def plot_ood(result, report, variants, path=None):
                 ax.plot(t, np.where(y > 0, y, np.nan) if key == "error" else y, color="0.55",
                         lw=1.6, label="in distribution" if key == "loss" else None)
             ax_e.axhline(result.floors["iid"], color="0.55", ls="--", lw=0.7)
+            if "iid.no_match" in h:
+                # a fixed test set's own no-match fraction scatters around 2^-L
+                ax_e.axhline(h["iid.no_match"][-1], color="0.55", ls=":", lw=0.9,
+                             label=f"iid test set without a match: {h['iid.no_match'][-1]:.4f}")
             for colour, v in zip(colours, rows):
                 row = report.row(v.name)
                 err = h[f"{v.name}.error"]
