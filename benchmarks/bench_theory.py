@@ -70,7 +70,7 @@ def run(quick: bool) -> None:
         rows.append([f"fsolve multi-start ({n_starts} starts)", seconds * 1e3, seconds / base,
                      "-", float(np.nanmax(np.abs(eps - ref.effective_ridge)))])
         print_table(f"100-point tau sweep, alpha=5, {title}",
-                    ["method", "time [ms]", "ratio vs ours", "map evals", "max |d eps|"], rows)
+                    ["method", "time [ms]", "time / ours", "map evals", "max |d eps|"], rows)
         print(f"all converged: {ref.all_converged}; unique root everywhere: "
               f"{bool(np.all(ref.n_solutions == 1))}")
 
