@@ -21,7 +21,12 @@ import os
 import sys
 import time
 
-import numpy as np
+# One BLAS thread: CPU times then measure work, not the spinning of idle BLAS threads, and every
+# baseline runs on one core like our single solves (the batch spreads over cores with numba).
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _timing import best_time, print_table  # noqa: E402
