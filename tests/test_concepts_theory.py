@@ -76,6 +76,7 @@ def test_sign_symmetry_small():
                         progress=False, rng=0)
     assert res.outcome.shape == (1, 2)
     assert res.fractions()["tied"]["correct"] == 1.0       # tied init: the correct solution
+    assert res.concept_signs.shape == (1, 2, 3) and np.all(res.concept_signs == 1)
     assert np.all(res.attention > 0.75)
     with pytest.raises(ValueError, match="inits"):
         sign_symmetry(("orthogonal",), n_seeds=1, progress=False)

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_generator, as_seed_sequence, check_choice, check_int, check_real
+from .._validation import (as_generator, as_seed_sequence, check_choice, check_int,
+                           check_real)
 from .dictionary import ConceptDictionary
 from .model import ConceptTransformer
 from .prompts import ConceptPromptSampler, PromptStructure
 
-__all__ = ["wilson_interval", "Evaluation", "evaluate", "projected_forward", "EVAL_METHODS", "attention_products", "mlp_alignment",
+__all__ = ["wilson_interval", "Evaluation", "evaluate", "projected_forward", "EVAL_METHODS",
+           "attention_products", "mlp_alignment",
            "KeyCoefficients", "key_coefficients", "snapshot"]
 
 

@@ -24,7 +24,8 @@ from .._validation import (as_generator, check_choice, check_finite_array, check
                            check_real)
 from .dictionary import ConceptDictionary
 
-__all__ = ["ConceptPrompts", "ConceptPromptSampler", "PromptStructure", "retrieval_floor", "LAYOUTS",
+__all__ = ["ConceptPrompts", "ConceptPromptSampler", "PromptStructure", "retrieval_floor",
+           "LAYOUTS",
            "FEATURE_SWAPS", "check_distribution"]
 
 LAYOUTS = ("stacked", "separate")
@@ -327,7 +328,7 @@ class ConceptPromptSampler:
         return np.full(K, 1.0 / K) if self.concept_probs is None else np.array(self.concept_probs)
 
     def floor(self) -> float:
-        """Error floor of the retrieval mechanism, :func:`retrieval_floor` (2^{−L} without noise)."""
+        """Error floor of the retrieval mechanism (:func:`retrieval_floor`; 2^{−L} noiseless)."""
         return retrieval_floor(self.context_length, self.label_noise)
 
     @property

@@ -11,7 +11,7 @@ test the *shape*:
   window (much slower);
 * :func:`convergence_sweep` measures the steps to reach ``floor(L) + tolerance`` across L and B;
 * :func:`sign_symmetry` counts, over seeds, how often each initialisation reaches the "correct"
-  attention solution or the sign-flipped "anti-attention" one.
+  attention solution, the sign-flipped "anti-attention" one, or a per-concept mixture.
 """
 from __future__ import annotations
 
@@ -291,6 +291,10 @@ def convergence_sweep(context_lengths=(1, 2, 4, 8, 16), batch_sizes=(1, 8, 64), 
 class SignSymmetry:
     """Which solution each initialisation reaches, over seeds.
 
+    The sign symmetry acts concept by concept: attention can match (γ^b_k > 0) or anti-match
+    (γ^b_k < 0) the semantic direction b_k of each concept separately, and the MLP, whose
+    neurons read concept-specific label features, can undo the flip for that concept alone.
+
     Attributes
     ----------
     inits : tuple of str
@@ -298,22 +302,28 @@ class SignSymmetry:
         Final correct attention weight (mass on demonstrations sharing the query's semantic).
     errors : ndarray (n_inits, n_seeds)
         Final test 0-1 error.
+    concept_signs : ndarray of int (n_inits, n_seeds, K)
+        sign γ^b_k of the final key coefficient of every concept.
     outcome : ndarray of str (n_inits, n_seeds)
-        "correct" (attention > ``threshold``), "anti" (attention < 1 − ``threshold``: attends to
-        the opposite semantic, the MLP flips the sign) or "undecided".
+        "correct" (every γ^b_k > 0: attention on the matching semantic), "anti" (every
+        γ^b_k < 0: attention on the opposite semantic, the MLP flips the sign) or "mixed".
     """
 
     inits: tuple
     attention: np.ndarray
     errors: np.ndarray
+    concept_signs: np.ndarray
     outcome: np.ndarray
     settings: dict
 
     def fractions(self) -> dict:
-        """{init: {"correct": f, "anti": f, "undecided": f}}."""
-        return {init: {o: float(np.mean(self.outcome[i] == o))
-                       for o in ("correct", "anti", "undecided")}
-                for i, init in enumerate(self.inits)}
+        """{init: {"correct": f, "anti": f, "mixed": f, "concepts_correct": f}}."""
+        out = {}
+        for i, init in enumerate(self.inits):
+            fr = {o: float(np.mean(self.outcome[i] == o)) for o in ("correct", "anti", "mixed")}
+            fr["concepts_correct"] = float(np.mean(self.concept_signs[i] > 0))
+            out[init] = fr
+        return out
 
     def __repr__(self) -> str:
         rows = [f"  {init:>9s}: " + ", ".join(f"{k} {v:.2f}" for k, v in fr.items())
@@ -323,35 +333,42 @@ class SignSymmetry:
 
 
 def sign_symmetry(inits=("tied", "gaussian"), *, n_seeds: int = 8, steps: int = 1500,
-                  threshold: float = 0.75, attention: str = "separate", n_test: int = 2000,
-                  lr: float = 1.0, rng=0, progress: bool = True, **setup) -> SignSymmetry:
+                  attention: str = "separate", n_test: int = 2000, lr: float = 1.0, rng=0,
+                  progress: bool = True, **setup) -> SignSymmetry:
     """Train ``n_seeds`` models per initialisation and classify the solution each reaches.
 
     Seed k uses the same data stream for every initialisation, so the inits are compared on
     common random numbers.
     """
+    from .metrics import key_coefficients
+
     inits = tuple(inits)
     for init in inits:
         if init not in INITS:
             raise ValueError(f"inits must be among {INITS}, got {init!r}")
     n_seeds = check_int("n_seeds", n_seeds, minimum=1)
-    threshold = check_real("threshold", threshold, minimum=0.5, maximum=1.0, strict_min=True)
     att = np.zeros((len(inits), n_seeds))
     err = np.zeros_like(att)
+    signs = None
     seeds = as_seed_sequence(rng).spawn(n_seeds)
     with progress_bar(total=att.size, desc="sign symmetry", enabled=progress) as bar:
         for k, seq in enumerate(seeds):
             init_seq, data_seq = seq.spawn(2)
             for i, init in enumerate(inits):
-                _, sampler, model = default_setup(
+                dic, sampler, model = default_setup(
                     init=init, rng=init_seq, model_options={"attention": attention}, **setup)
                 res = train_concepts(model, sampler, steps=steps, lr=lr, log_every=steps,
                                      n_test=n_test, rng=data_seq, progress=False)
                 att[i, k] = res.final("test.attention")
                 err[i, k] = res.final("test.error")
+                gamma = key_coefficients(model, dic).gamma_semantic
+                if signs is None:
+                    signs = np.zeros((len(inits), n_seeds, gamma.size), dtype=int)
+                signs[i, k] = np.sign(gamma)
                 bar.update(1)
-    outcome = np.where(att > threshold, "correct", np.where(att < 1 - threshold, "anti",
-                                                            "undecided"))
-    return SignSymmetry(inits=inits, attention=att, errors=err, outcome=outcome,
-                        settings=dict(n_seeds=n_seeds, steps=steps, threshold=threshold,
-                                      attention=attention, n_test=n_test, lr=lr, **setup))
+    outcome = np.where(np.all(signs > 0, axis=2), "correct",
+                       np.where(np.all(signs < 0, axis=2), "anti", "mixed"))
+    return SignSymmetry(inits=inits, attention=att, errors=err, concept_signs=signs,
+                        outcome=outcome,
+                        settings=dict(n_seeds=n_seeds, steps=steps, attention=attention,
+                                      n_test=n_test, lr=lr, **setup))

@@ -172,7 +172,8 @@ def _dictionary_digest(dic: ConceptDictionary) -> str:
 
 def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, steps: int = 1500,
                    batch_size: int = 64, lr: float = 1.0, optimizer="sgd",
-                   log_every: int = 25, log_steps=None, test_samplers: dict | None = None, n_test: int = 4000,
+                   log_every: int = 25, log_steps=None, test_samplers: dict | None = None,
+                   n_test: int = 4000,
                    n_noise: int = 64, tolerance: float = 0.01, checkpoint=None,
                    checkpoint_every: int = 250, callback=None, rng=0,
                    progress: bool = True) -> TrainingResult:
