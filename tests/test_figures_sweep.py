@@ -26,3 +26,31 @@ def test_every_figure_is_registered_with_a_description():
     figures = available_figures()
     assert "phase-diagram" in figures and "fig4a" in figures
     assert all(spec.description for spec in figures.values())
+
+
+def test_icl_theory_phase_diagram_quick_content(tmp_path):
+    from spinicl import theory
+
+    paths = make_figure("icl-theory-phase-diagram", tmp_path, quick=True, progress=False)
+    data = np.load(paths[0])
+    err = data["icl_error"].mean(-1)                  # (alpha, tau)
+    alphas = data["coord_context_length"] / 6
+    taus = data["coord_n_prompts"] / 36
+    assert np.all(np.isfinite(err))
+    # above the threshold the error falls with context length, as the theory says
+    assert np.all(np.diff(err[:, -1]) < 0)
+    th = theory.sweep(alpha=alphas, tau=taus[-1], l2=6 * 1e-2).icl_error
+    assert np.all(np.diff(th) < 0)
+    # finite-size corrections are positive at this D (the gap-vs-D trend is tested in
+    # tests/test_theory_finite_size.py)
+    assert np.all(err[:, -1] > th)
+
+
+def test_thermal_phase_diagram_quick_agrees_with_exact_draws(tmp_path):
+    paths = make_figure("thermal-phase-diagram", tmp_path, quick=True, progress=False)
+    data = np.load(paths[0])
+    cr = data["contrast_ratio"][..., 0]                # (P, beta)
+    se = np.hypot(data["contrast_ratio_mcse"][..., 0], data["exact_contrast_ratio_se"][..., 0])
+    assert np.all(np.abs(cr - data["exact_contrast_ratio"][..., 0]) < 5 * se)
+    # order emerges on cooling: the thermal contrast ratio grows with beta at large P
+    assert cr[-1, -1] > cr[-1, 0] + 0.3

@@ -245,3 +245,35 @@ def amp_li2024_cell(*, dim, context_length, n_prompts, l2=1.0, beta=100.0,
     out = {"contrast_ratio": cr, "icl_error": err, "converged": ok.astype(float),
            "n_iter": result.n_iter.astype(float)}
     return out if np.ndim(n_prompts) else {k: float(v[0]) for k, v in out.items()}
+
+
+@register_cell("sampled", description="thermal averages from an MCMC sampler, beside the exact "
+                                      "measure")
+def sampled_cell(*, dim, context_length, n_prompts, beta, l2=1e-2, method="hmc", n_chains=4,
+                 n_draws=400, n_warmup=300, rng=None):
+    """⟨contrast ratio⟩_β and ⟨overlap⟩_β of the weights sampled by ``method``.
+
+    The same averages from exact i.i.d. draws of N(A⁻¹h, (βA)⁻¹) (as many as the sampler's
+    effective sample size would need to match) are returned alongside, with the sampler's MCSE
+    and R̂, so a phase diagram from samplers carries its own check.
+    """
+    from ..hamiltonian import SpinGlass
+    from ..observables import contrast_ratio
+    from ..prompts import sample_prompts
+    from ..samplers import sample
+
+    root = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
+    prompt_seed, chain_seed, exact_seed = root.spawn(3)
+    prompts = sample_prompts(int(dim), int(context_length), int(n_prompts), rng=prompt_seed)
+    model = SpinGlass.from_prompts(prompts, l2=l2)
+    samples = sample(model, beta, method=method, n_chains=int(n_chains), n_draws=int(n_draws),
+                     n_warmup=int(n_warmup), rng=chain_seed, progress=False,
+                     observables=["contrast_ratio", "energy"], keep_draws=False)
+    stats = samples.stats("contrast_ratio")
+    exact_draws = model.boltzmann(beta).sample(int(n_chains) * int(n_draws), rng=exact_seed)
+    exact_cr = contrast_ratio(exact_draws.reshape(-1, dim + 1, dim + 1))
+    return {"contrast_ratio": stats.mean, "contrast_ratio_mcse": stats.error_of_mean,
+            "r_hat": stats.R_hat, "ess_bulk": stats.ess_bulk,
+            "exact_contrast_ratio": float(np.mean(exact_cr)),
+            "exact_contrast_ratio_se": float(np.std(exact_cr) / np.sqrt(exact_cr.size)),
+            "acceptance": float(np.mean(samples.acceptance_rate))}
