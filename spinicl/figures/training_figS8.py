@@ -33,6 +33,8 @@ def plot_architectures(result, path=None):
         ax.plot(Ns, result.mean("population_error"), color="0.5", ls=":", lw=1.0,
                 label=r"$e(g)$, $P\to\infty$")
         ax.set_xscale("log")
+        ax.set_xticks(Ns, [str(n) for n in Ns])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
         ax.set_yscale("log")
         ax.set_xlabel("context length $N$")
         ax.set_ylabel("test error on fresh tasks")
