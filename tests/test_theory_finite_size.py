@@ -96,3 +96,18 @@ def test_both_feature_scalings_approach_the_same_limit():
     paper, lu = gaps["paper"], gaps["lu"]
     assert paper[2] < paper[1] < paper[0], paper
     assert lu[2] < paper[2], gaps
+
+
+@pytest.mark.slow
+def test_finite_pool_memorisation_matches_the_exact_measure():
+    # κ = 1: the in-distribution error (pool tasks) sits well below e_ICL, in theory and at D = 40
+    point = dict(alpha=3.0, tau=3.0, kappa=1.0, l2=0.02, noise=0.1)
+    th = theory.solve(**point)
+    assert th.task_gap > 0.25
+    gaps = {"icl_error": [], "idg_error": []}
+    for D in (10, 20, 40):
+        out = exact_observables(D, repeats=3, rng=4, **point)
+        for k in gaps:
+            gaps[k].append(abs(out[k].mean() - getattr(th, k)))
+    for k, g in gaps.items():
+        assert g[2] < g[1] < g[0], (k, g)

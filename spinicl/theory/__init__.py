@@ -21,11 +21,13 @@ import numpy as np
 from .._validation import check_choice, check_int, check_real
 from .closed_forms import lu_icl_error, lu_icl_error_ridge, lu_idg_error
 from .equations import Parameters, observables
+from .finite_size import exact_observables
 from .result import OBSERVABLES, PARAMETERS, TheoryResult, TheorySweep
 from .solver import ACCELERATIONS, continuation, solve_saddle_point
 
 __all__ = ["solve", "sweep", "TheoryResult", "TheorySweep", "finite_size_parameters",
-           "lu_icl_error", "lu_icl_error_ridge", "lu_idg_error", "OBSERVABLES"]
+           "lu_icl_error", "lu_icl_error_ridge", "lu_idg_error", "exact_observables",
+           "OBSERVABLES"]
 
 
 def _check_array(name, value, *, minimum, strict, allow_inf):
