@@ -189,3 +189,20 @@ def test_quadratic_and_feature_training_agree(big_p):
     np.testing.assert_allclose(a.weights, b.weights, rtol=1e-8, atol=1e-10)
     with pytest.raises(ValueError, match="quadratic"):
         train("merged", big_p, steps=2, batch_size=10, quadratic=True, progress=False)
+
+
+def test_optimizer_instance_and_adamw(big_p):
+    from spinicl.training import SGD, AdamW
+
+    opt = SGD(0.05, momentum=0.9)
+    result = train(MergedLinearAttention(3, rng=0), big_p, optimizer=opt, steps=30, rng=0,
+                   progress=False)
+    assert opt.n_steps == 30 and result.history.train_loss[-1] < result.history.train_loss[0]
+    # AdamW's decay is decoupled: the reported gradient norm is that of the loss alone
+    res = train(MergedLinearAttention(3, rng=0), big_p, optimizer="adamw", lr=0.01,
+                weight_decay=0.1, steps=30, rng=0, progress=False)
+    grad = res.model.loss_and_grad(big_p)[1]["W"]
+    assert res.final_grad_norm == pytest.approx(np.linalg.norm(grad), rel=1e-12)
+    with pytest.raises(ValueError, match="optimizer_options"):
+        train("merged", big_p, optimizer=SGD(0.1), optimizer_options={"momentum": 0.5},
+              steps=2, progress=False)

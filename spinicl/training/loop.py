@@ -205,8 +205,9 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
         conventions, task pool) and serve as the fixed set on which the training loss is
         reported.
     optimizer : {"adam", "adamw", "sgd"} or Optimizer
-        PyTorch conventions (:mod:`spinicl.training.optimizers`). An instance keeps its own lr
-        and weight decay (then ``lr``/``weight_decay`` are ignored only if left at defaults).
+        PyTorch conventions (:mod:`spinicl.training.optimizers`). An instance keeps its own lr,
+        weight decay and state (``lr``, ``weight_decay`` and ``optimizer_options`` are then not
+        used).
     lr : float
         Base learning rate (> 0).
     steps : int
