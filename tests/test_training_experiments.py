@@ -96,6 +96,9 @@ def test_memorisation_transition():
     assert r.mean("dmmse_idg_error")[0] < r.mean("ridge_idg_error")[0]
     assert r.mean("ridge_icl_error")[0] < r.mean("dmmse_icl_error")[0]
     assert np.all(np.isfinite(r["idg_error"])) and np.all(np.isfinite(r["exact_icl_error"]))
+    online = memorisation_to_icl(3, 6, task_counts=(1, 64), include_fresh=False, repeats=1,
+                                 steps=200, n_test=300, online_batch=128, rng=4, progress=False)
+    assert online.mean("task_gap")[0] > online.mean("task_gap")[1]
 
 
 def test_one_step_gd_structure():

@@ -84,7 +84,8 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
                         n_prompts: int | None = None, label_noise: float = 0.5,
                         model: str = "merged", repeats: int = 5, lr: float = 0.01,
                         steps: int = 2000, weight_decay: float = 0.0, n_test: int = 1000,
-                        rng=0, progress: bool = True, checkpoint=None) -> ExperimentResult:
+                        online_batch: int | None = None, rng=0, progress: bool = True,
+                        checkpoint=None) -> ExperimentResult:
     """IDG and ICL errors of a trained transformer against the task-pool size k.
 
     Parameters
@@ -103,6 +104,11 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
     model : str
         Model name (default "merged").
     repeats, lr, steps, weight_decay, n_test : run settings (full-batch Adam, cosine schedule).
+    online_batch : int, optional
+        Train online instead (Raventós et al.'s setting): every step draws ``online_batch``
+        fresh prompts whose tasks come from the pool; ``n_prompts`` then only sets the size of
+        the reference set on which the training loss is reported and the exact minimiser is
+        computed.
     rng, progress, checkpoint : as in :func:`~spinicl.experiments.emergence.task_diversity_emergence`.
 
     Returns
@@ -130,6 +136,7 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
     steps = check_int("steps", steps, minimum=1)
     weight_decay = check_real("weight_decay", weight_decay, minimum=0.0)
     n_test = check_int("n_test", n_test, minimum=1)
+    online_batch = check_int("online_batch", online_batch, minimum=1, allow_none=True)
     root = as_seed_sequence(rng)
 
     def compute(index):
@@ -142,9 +149,10 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
         idg = prompts.pool_test(n_test, rng=data_rng)
         icl = prompts.fresh_test(n_test, rng=data_rng)
         net = make_model(model, dim, rng=cell_generator(root, i, r, 1))
+        online = {} if online_batch is None else {"batch_size": online_batch, "online": True}
         res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
                     schedule="cosine", rng=cell_seed(root, i, r, 2), eval_every=steps,
-                    progress=False)
+                    progress=False, **online)
         out = {"idg_error": net.loss(idg), "icl_error": net.loss(icl),
                "train_loss": res.train_loss}
         out["task_gap"] = out["icl_error"] - out["idg_error"]
@@ -164,8 +172,8 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
     parameters = dict(dim=dim, context_length=context_length, task_counts=counts.tolist(),
                       n_prompts=n_prompts, label_noise=label_noise, model=model,
                       repeats=repeats, lr=lr, steps=steps, weight_decay=weight_decay,
-                      n_test=n_test, optimizer="adam", schedule="cosine",
-                      seed=[repr(root.entropy), list(root.spawn_key)])
+                      n_test=n_test, online_batch=online_batch, optimizer="adam",
+                      schedule="cosine", seed=[repr(root.entropy), list(root.spawn_key)])
     data = run_grid((counts.size, repeats), compute, checkpoint=checkpoint, config=parameters,
                     progress=progress, desc="memorisation")
     return ExperimentResult("memorisation", {"n_tasks": counts, "repeat": np.arange(repeats)},
