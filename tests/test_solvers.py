@@ -329,3 +329,11 @@ def test_result_is_shaped_like_optimize_result(model10):
     assert res.mean_weights.shape == (11, 11)
     assert "SolverResult(method='tap', converged=True" in repr(res)
     assert "message:" in repr(res)
+
+
+def test_a_model_that_is_not_a_spin_glass_is_refused():
+    for call in (lambda: solve_tap(np.eye(3), BETA), lambda: solve_bp("model", BETA),
+                 lambda: solve_cholesky(None, BETA), lambda: solve_cg([1.0], BETA),
+                 lambda: solve_li2024_batch(models=[np.eye(2)])):
+        with pytest.raises(TypeError, match="model must be a spinicl.SpinGlass"):
+            call()

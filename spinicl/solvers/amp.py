@@ -19,12 +19,13 @@ import numpy as np
 
 from .._validation import as_generator, check_choice, check_int, check_real
 from .driver import iterate, status_message
-from .equations import (STATUS_CONVERGED, STATUS_DIVERGED, STATUS_NONFINITE, VARIANT_CODES, coupling_products, parallel_update,
-                        prepare_couplings, run_single, sequential_sweep)
+from .equations import (STATUS_CONVERGED, STATUS_DIVERGED, STATUS_NONFINITE, VARIANT_CODES,
+                        coupling_products, parallel_update, prepare_couplings, run_single,
+                        sequential_sweep)
 from .result import SolverResult
 
 __all__ = ["solve_tap", "VARIANT_DEFAULTS", "initial_state", "squared_couplings",
-           "dense_couplings"]
+           "dense_couplings", "check_model"]
 
 # (damping, max_iter, tol, init, divergence_factor) per variant. tol bounds the error
 # MSE(m_new, m) + MSE(v_new, v) of one undamped update; 1e-24 is an RMS change of 1e-12.
@@ -147,6 +148,55 @@ def _resolve_operator(model, operator, schedule):
     return operator
 
 
+def check_model(model):
+    """Raise a TypeError unless ``model`` looks like a :class:`~spinicl.SpinGlass`."""
+    needed = ("fields", "self_couplings", "couplings", "n_spins", "hessian")
+    if not all(hasattr(model, name) for name in needed):
+        raise TypeError(f"model must be a spinicl.SpinGlass, got {type(model).__name__}")
+
+
+def _sequential_update(code, couplings, fields, lam, beta, damping):
+    order = np.arange(fields.size)
+
+    def update(state):
+        m, v = state[0].copy(), state[1].copy()
+        err = sequential_sweep(code, couplings, fields, lam, beta, damping, order, m, v)
+        return (m, v), err
+
+    return update
+
+
+def _dense_products(couplings):
+    def products(m, v):
+        M, V = np.empty_like(m), np.empty_like(v)
+        coupling_products(couplings, m, v, M, V)
+        return M, V
+
+    return products
+
+
+def _matrix_free_products(model, lam):
+    squares = squared_couplings(model)
+
+    def products(m, v):
+        # J·m = λ⊙m − A·m, with A·m through the factored features
+        M = lam * m - model.hessian_matvec(m, method="factored")
+        return M, (squares @ v.astype(squares.dtype)).astype(float)
+
+    return products
+
+
+def _parallel_update(code, products, fields, lam, beta):
+    def update(state):
+        m, v = state
+        M, V = products(m, v)
+        m_new, v_new = np.empty_like(m), np.empty_like(v)
+        err = parallel_update(code, fields, lam, beta, m, v, M, V, m_new, v_new)
+        return (m_new, v_new), err
+
+    return update
+
+
 def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None = None,
               max_iter: int | None = None, tol: float | None = None, init=None,
               schedule: str = "parallel", rng=None, callback=None,
@@ -192,6 +242,7 @@ def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None
     SolverResult
         Never raises on non-convergence: check ``converged`` and ``message``.
     """
+    check_model(model)
     check_choice("variant", variant, tuple(VARIANT_DEFAULTS))
     check_choice("schedule", schedule, ("parallel", "sequential"))
     defaults = VARIANT_DEFAULTS[variant]
@@ -221,36 +272,12 @@ def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None
         residuals = residuals[:n_iter]
     else:
         if schedule == "sequential":
-            order = np.arange(model.n_spins)
-
-            def update(state):
-                m, v = state[0].copy(), state[1].copy()
-                err = sequential_sweep(code, couplings, fields, lam, beta, damping, order, m, v)
-                return (m, v), err
-
-            step_damping = 0.0
+            update = _sequential_update(code, couplings, fields, lam, beta, damping)
+            step_damping = 0.0   # the sweep damps each site as it goes
         else:
-            if operator == "dense":
-                def products(m, v):
-                    M, V = np.empty_like(m), np.empty_like(v)
-                    coupling_products(couplings, m, v, M, V)
-                    return M, V
-            else:
-                squares = squared_couplings(model)
-
-                def products(m, v):
-                    M = lam * m - model.hessian_matvec(m, method="factored")
-                    return M, squares @ v.astype(squares.dtype)
-
-            def update(state):
-                m, v = state
-                M, V = products(m, v)
-                m_new, v_new = np.empty_like(m), np.empty_like(v)
-                err = parallel_update(code, fields, lam, beta, m, v,
-                                      np.asarray(M, dtype=float), np.asarray(V, dtype=float),
-                                      m_new, v_new)
-                return (m_new, v_new), err
-
+            products = (_dense_products(couplings) if operator == "dense"
+                        else _matrix_free_products(model, lam))
+            update = _parallel_update(code, products, fields, lam, beta)
             step_damping = damping
         outcome = iterate(update, (m0, v0), damping=step_damping, max_iter=max_iter, tol=tol,
                           divergence_factor=divergence_factor, callback=callback)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_seed_sequence, check_choice, check_finite_array
-from .amp import VARIANT_DEFAULTS, _check_common
+from .amp import VARIANT_DEFAULTS, _check_common, check_model
 from .driver import STATUS_NAMES
 from .equations import STATUS_CONVERGED, VARIANT_CODES, prepare_couplings, run_parallel_batch
 from .result import BatchSolverResult
@@ -48,6 +48,8 @@ def _stack(models, couplings, fields, self_couplings, dtype):
         models = list(models)
         if not models:
             raise ValueError("models must hold at least one SpinGlass")
+        for mod in models:
+            check_model(mod)
         n = models[0].n_spins
         if any(mod.n_spins != n for mod in models):
             raise ValueError("all models in a batch must have the same number of spins")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .amp import _check_common, dense_couplings
+from .amp import _check_common, check_model, dense_couplings
 from .driver import iterate, status_message
 from .equations import STATUS_CONVERGED
 from .result import SolverResult
@@ -39,6 +39,7 @@ def solve_bp(model, beta: float, *, damping: float = 0.5, max_iter: int = 5000,
         As in :func:`spinicl.solve_tap`; the error is MSE(m_new, m) + MSE(v_new, v) of the
         marginals implied by the undamped messages.
     """
+    check_model(model)
     beta, damping, max_iter, tol, divergence_factor = _check_common(
         beta, damping, max_iter, tol, divergence_factor)
     scaled_couplings = beta * dense_couplings(model)   # −Q off the diagonal

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .._validation import check_choice, check_int, check_real
+from .amp import check_model
 from .equations import STATUS_CONVERGED, STATUS_MAX_ITER
 from .result import SolverResult
 
@@ -31,6 +32,7 @@ def solve_cholesky(model, beta: float, *, variances: bool = True) -> SolverResul
     variances : bool
         Also compute diag((βA)⁻¹) (one triangular inverse, O(n³)); otherwise ``variance`` is None.
     """
+    check_model(model)
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)
     A = model.hessian()
     try:
@@ -81,6 +83,7 @@ def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = N
     """
     from scipy.sparse.linalg import LinearOperator, cg
 
+    check_model(model)
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)
     tol = check_real("tol", tol, minimum=0.0, strict_min=True)
     n = model.n_spins
