@@ -260,6 +260,9 @@ def test_batch_reproduces_single_solves():
                                 np.stack([m.fields for m in models]),
                                 np.stack([m.self_couplings for m in models]), BETA, rng=7)
     np.testing.assert_array_equal(stacks.mean, batch.mean)
+    chunked = solve_li2024_batch(models=models, beta=BETA, rng=7, chunk_size=3, progress=True)
+    np.testing.assert_array_equal(chunked.mean, batch.mean)
+    np.testing.assert_array_equal(chunked.n_iter, batch.n_iter)
 
 
 def test_batch_masks_unconverged_runs_and_float32_agrees():
@@ -284,6 +287,12 @@ def test_batch_bad_input():
         solve_li2024_batch(beta=BETA)
     with pytest.raises(ValueError, match="beta"):
         solve_li2024_batch(models=[SpinGlass.random(dim=2, rng=0)], beta=-1)
+    with pytest.raises(ValueError, match="chunk_size"):
+        solve_li2024_batch(models=[SpinGlass.random(dim=2, rng=0)], chunk_size=0)
+    with pytest.raises(ValueError, match="same number of spins"):
+        solve_li2024_batch(models=[SpinGlass.random(dim=2, rng=0), SpinGlass.random(dim=3)])
+    with pytest.raises(ValueError, match="couplings must have shape"):
+        solve_li2024_batch(np.zeros((2, 3, 3)), np.zeros((2, 4)), np.ones((2, 4)))
 
 
 # ---------------------------------------------------------------- BP and direct solvers

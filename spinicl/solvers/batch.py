@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_seed_sequence, check_choice, check_finite_array
+from .._progress import progress_bar
+from .._validation import as_seed_sequence, check_choice, check_finite_array, check_int
 from .amp import VARIANT_DEFAULTS, _check_common, check_model
 from .driver import STATUS_NAMES
 from .equations import STATUS_CONVERGED, VARIANT_CODES, prepare_couplings, run_parallel_batch
@@ -41,7 +42,8 @@ def _raw_couplings(model) -> np.ndarray:
     return model.couplings
 
 
-def _stack(models, couplings, fields, self_couplings, dtype):
+def _inputs(models, couplings, fields, self_couplings):
+    """(B, n, fields (B, n), self_couplings (B, n), coupling source) with the shapes checked."""
     if models is not None:
         if couplings is not None or fields is not None or self_couplings is not None:
             raise ValueError("pass either models or (couplings, fields, self_couplings), not both")
@@ -53,30 +55,36 @@ def _stack(models, couplings, fields, self_couplings, dtype):
         n = models[0].n_spins
         if any(mod.n_spins != n for mod in models):
             raise ValueError("all models in a batch must have the same number of spins")
-        J = np.empty((len(models), n, n), dtype=dtype)
-        for b, mod in enumerate(models):
-            J[b] = _raw_couplings(mod)
         h = np.stack([np.asarray(mod.fields, dtype=float) for mod in models])
         lam = np.stack([np.asarray(mod.self_couplings, dtype=float) for mod in models])
-        return J, h, lam
+        return len(models), n, h, lam, models
     if couplings is None or fields is None or self_couplings is None:
         raise ValueError("pass models, or all of couplings, fields and self_couplings")
     h = check_finite_array("fields", fields, ndim=2)
     B, n = h.shape
     lam = check_finite_array("self_couplings", self_couplings, shape=(B, n))
-    if not (isinstance(couplings, np.ndarray) and couplings.dtype == dtype
-            and couplings.flags.c_contiguous):
+    if not isinstance(couplings, np.ndarray) or couplings.dtype.kind != "f":
         couplings = check_finite_array("couplings", couplings, shape=(B, n, n))
     elif couplings.shape != (B, n, n):
         raise ValueError(f"couplings must have shape ({B}, {n}, {n}), got {couplings.shape}")
-    return prepare_couplings(couplings, dtype), h, lam
+    return B, n, h, lam, couplings
+
+
+def _coupling_chunk(source, rows, n, dtype) -> np.ndarray:
+    """The couplings of instances ``rows`` as one C-contiguous (k, n, n) array of ``dtype``."""
+    if isinstance(source, np.ndarray):
+        return prepare_couplings(source[rows], dtype)
+    chunk = np.empty((rows.stop - rows.start, n, n), dtype=dtype)
+    for k, mod in enumerate(source[rows]):
+        chunk[k] = _raw_couplings(mod)
+    return chunk
 
 
 def solve_li2024_batch(couplings=None, fields=None, self_couplings=None, beta: float = 100.0, *,
                        models=None, variant: str = "li2024", damping: float | None = None,
                        max_iter: int | None = None, tol: float | None = None, init=None,
-                       rng=None, dtype=np.float64,
-                       divergence_factor: float | None = None) -> BatchSolverResult:
+                       rng=None, dtype=np.float64, divergence_factor: float | None = None,
+                       chunk_size: int = 256, progress: bool = False) -> BatchSolverResult:
     """Solve B independent instances of the cavity equations at once.
 
     Parameters
@@ -98,6 +106,11 @@ def solve_li2024_batch(couplings=None, fields=None, self_couplings=None, beta: f
         Precision of the couplings and the iterates. float32 halves the memory traffic; it
         agrees with float64 to about 1e-5 in the means of converged runs (docs/solvers.md) and
         is what the authors' torch code uses.
+    chunk_size : int >= 1
+        Instances whose couplings are stacked and solved together; bounds the memory to
+        chunk_size·n² numbers of ``dtype`` (a list of models is converted chunk by chunk).
+    progress : bool
+        Show a progress bar over the chunks.
 
     Returns
     -------
@@ -118,8 +131,8 @@ def solve_li2024_batch(couplings=None, fields=None, self_couplings=None, beta: f
         divergence_factor = defaults["divergence_factor"]
     beta, damping, max_iter, tol, divergence_factor = _check_common(
         beta, damping, max_iter, tol, divergence_factor)
-    J, h, lam = _stack(models, couplings, fields, self_couplings, dtype)
-    B, n = h.shape
+    chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+    B, n, h, lam, source = _inputs(models, couplings, fields, self_couplings)
     if isinstance(init, str):
         check_choice("init", init, ("normal", "uninformed"))
         if init == "normal":
@@ -134,15 +147,22 @@ def solve_li2024_batch(couplings=None, fields=None, self_couplings=None, beta: f
                             "arrays") from None
         m = check_finite_array("init means", m, shape=(B, n))
         v = check_finite_array("init variances", v, shape=(B, n))
-    m = np.ascontiguousarray(m, dtype=dtype)
-    v = np.ascontiguousarray(v, dtype=dtype)
+    m = np.array(m, dtype=dtype, order="C")
+    v = np.array(v, dtype=dtype, order="C")
     h = np.ascontiguousarray(h, dtype=dtype)
     lam = np.ascontiguousarray(lam, dtype=dtype)
     residuals = np.full((B, max_iter), np.nan)
     n_iter = np.zeros(B, dtype=np.int64)
     status = np.zeros(B, dtype=np.int64)
-    run_parallel_batch(VARIANT_CODES[variant], J, h, lam, beta, m, v, damping, max_iter, tol,
-                       divergence_factor, residuals, n_iter, status)
+    code = VARIANT_CODES[variant]
+    with progress_bar(total=B, desc=f"{variant} batch", enabled=progress) as bar:
+        for start in range(0, B, chunk_size):
+            rows = slice(start, min(start + chunk_size, B))
+            J = _coupling_chunk(source, rows, n, dtype)
+            run_parallel_batch(code, J, h[rows], lam[rows], beta, m[rows], v[rows], damping,
+                               max_iter, tol, divergence_factor, residuals[rows], n_iter[rows],
+                               status[rows])
+            bar.update(rows.stop - rows.start)
     final = residuals[np.arange(B), np.maximum(n_iter - 1, 0)]
     converged = status == STATUS_CONVERGED
     counts = {STATUS_NAMES[int(s)]: int(np.sum(status == s))
