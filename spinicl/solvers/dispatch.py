@@ -14,18 +14,20 @@ METHODS = {
 }
 
 
-def solve(model, beta: float, method: str = "tap", **options):
+def solve(model, beta: float, method: str = "tap", *, rng=None, **options):
     """Marginals of exp(−βH) by the chosen ``method`` (see :data:`METHODS`).
 
     ``options`` go to the solver: :func:`~spinicl.solvers.solve_tap` (``"tap"``, ``"li2024"``),
     :func:`~spinicl.solvers.solve_bp`, :func:`~spinicl.solvers.solve_cholesky`,
-    :func:`~spinicl.solvers.solve_cg`. Returns a :class:`~spinicl.solvers.SolverResult`.
+    :func:`~spinicl.solvers.solve_cg`. ``rng`` seeds the random start of tap/li2024 and is
+    accepted (and unused) by the deterministic methods, so a sweep can pass it to any method.
+    Returns a :class:`~spinicl.solvers.SolverResult`.
     """
     check_choice("method", method, tuple(METHODS))
     if method in ("tap", "li2024"):
         from .amp import solve_tap
 
-        return solve_tap(model, beta, variant=method, **options)
+        return solve_tap(model, beta, variant=method, rng=rng, **options)
     if method == "bp":
         from .bp import solve_bp
 
