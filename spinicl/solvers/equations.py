@@ -189,7 +189,7 @@ def _all_finite(x):
 
 @njit(cache=True, nogil=True)
 def run_single(variant, couplings, fields, self_couplings, beta, m, v, damping, max_iter, tol,
-             divergence_factor, residuals):
+               divergence_factor, residuals):
     """Iterate one instance to convergence in place; returns (n_iter, status)."""
     n = m.shape[0]
     M = np.zeros(n, dtype=m.dtype)
@@ -206,7 +206,7 @@ def run_single(variant, couplings, fields, self_couplings, beta, m, v, damping, 
         err = parallel_update(variant, fields, self_couplings, beta, m, v, M, V, m_new, v_new)
         residuals[it] = err
         if not (np.isfinite(err) and _all_finite(m_new) and _all_finite(v_new)):
-            # the old state is the last finite one; the best state is at least as good
+            # restore the best state seen; before any finite step that is the (finite) old one
             if best_err < np.inf:
                 m[:] = best_m
                 v[:] = best_v
@@ -239,6 +239,6 @@ def run_parallel_batch(variant, couplings, fields, self_couplings, beta, m, v, d
     """
     for b in prange(couplings.shape[0]):
         k, s = run_single(variant, couplings[b], fields[b], self_couplings[b], beta, m[b], v[b],
-                        damping, max_iter, tol, divergence_factor, residuals[b])
+                          damping, max_iter, tol, divergence_factor, residuals[b])
         n_iter[b] = k
         status[b] = s
