@@ -362,3 +362,47 @@ def test_training_bad_inputs(kwargs, name):
     _, sampler, model = default_setup(dim=16, n_concepts=2)
     with pytest.raises(ValueError, match=name):
         train_concepts(model, sampler, progress=False, **kwargs)
+
+
+def test_resume_after_a_real_sigkill(tmp_path):
+    """A training process killed with SIGKILL resumes from its checkpoint to the same result."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ckpt = tmp_path / "killed.npz"
+    script = (
+        "import time\n"
+        "from spinicl.concepts import default_setup, train_concepts\n"
+        "_, s, m = default_setup(dim=16, n_concepts=2, context_length=4)\n"
+        f"train_concepts(m, s, steps=400, log_every=25, n_test=200, rng=3, "
+        f"checkpoint={str(ckpt)!r}, checkpoint_every=10, progress=False, "
+        "callback=lambda step, model: time.sleep(0.02))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert proc.poll() is None, "the training process ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+
+    def run(checkpoint=None):
+        _, s, m = default_setup(dim=16, n_concepts=2, context_length=4)
+        return train_concepts(m, s, steps=400, log_every=25, n_test=200, rng=3,
+                              checkpoint=checkpoint, checkpoint_every=10, progress=False)
+
+    resumed = run(ckpt)
+    assert 0 < resumed.resumed_from < 400
+    reference = run()
+    for k, v in reference.model.params.items():
+        np.testing.assert_array_equal(resumed.model.params[k], v)
+    for k, v in reference.history.items():
+        np.testing.assert_array_equal(resumed.history[k], v, err_msg=k)

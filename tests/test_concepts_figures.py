@@ -80,3 +80,15 @@ def test_cli_concepts_bad_options(tmp_path, capsys, args, name):
                str(tmp_path), "--quiet", *args])
     assert rc == 2
     assert name in capsys.readouterr().err
+
+
+def test_cli_concepts_theory_tasks(tmp_path, capsys):
+    common = ["--dim", "16", "--concepts", "2", "--steps", "20", "--log-every", "10",
+              "--n-test", "200", "--seeds", "1", "--out", str(tmp_path), "--quiet"]
+    assert main(["concepts", "--task", "sweep", "--lengths", "2,4", "--batches", "4",
+                 *common]) == 0
+    out = capsys.readouterr().out
+    assert "ConvergenceSweep" in out and "B=4" in out
+    assert main(["concepts", "--task", "signs", *common]) == 0
+    out = capsys.readouterr().out
+    assert "tied" in out and "gaussian" in out
