@@ -246,3 +246,18 @@ def test_causal_linear_cost_path_crosses_chunk_boundaries():
     slow = linearized_attention(H, W_K, W_Q, W_V, phi, mode="causal")
     fast = linearized_attention(H, W_K, W_Q, W_V, phi, mode="causal", return_attention=False)
     np.testing.assert_allclose(fast.output, slow.output, rtol=1e-11, atol=1e-14)
+
+
+def test_reproduces_the_reference_notes_numerical_check():
+    """§9 of the notes: d = 8, N = 32, tokens and weights N(0, 1/8) from default_rng(0) (order H,
+    W_K, W_Q, W_V), tokens × 1.5, feature seeds rep + 10·d_r; mean distance over 5 draws."""
+    rng = np.random.default_rng(0)
+    H = 1.5 * rng.standard_normal((8, 33)) / np.sqrt(8)
+    W_K, W_Q, W_V = rng.standard_normal((3, 8, 8)) / np.sqrt(8)
+    exact = softmax_attention(H, W_K, W_Q, W_V).output
+    notes = {10: 0.205, 100: 0.141, 1000: 0.056, 10_000: 0.0167, 100_000: 0.0056}
+    for dr, expected in notes.items():
+        dist = np.mean([np.linalg.norm(linearized_attention(
+            H, W_K, W_Q, W_V, PositiveRandomFeatures.draw(8, dr, rng=rep + 10 * dr)).output
+            - exact) for rep in range(5)])
+        assert dist == pytest.approx(expected, abs=0.0006 if dr < 10_000 else 0.00006)

@@ -117,14 +117,16 @@ def run(args) -> int:
         if args.context_length is not None:
             opts["context_length"] = args.context_length
         result = dual.equivalence_curve(n_features=_pick(args.n_features, 20_000),
-                                        n_draws=_pick(args.n_seeds, 20), orthogonal=args.orthogonal,
+                                        n_draws=_pick(args.n_seeds, 20),
+                                        orthogonal=args.orthogonal,
                                         rng=args.seed, progress=progress, **opts)
         for s in result.distances:
             print(f"{s:12s} " + " ".join(f"{v:.4f}" for v in result.mean(s)))
     elif args.action == "approximation":
         if args.context_length is not None:
             opts["context_length"] = args.context_length
-        result = dual.approximation_study(n_seeds=_pick(args.n_seeds, 10), orthogonal=args.orthogonal,
+        result = dual.approximation_study(n_seeds=_pick(args.n_seeds, 10),
+                                          orthogonal=args.orthogonal,
                                           rng=args.seed, progress=progress, **opts)
         for name, s in result.slopes.items():
             print(f"{name:16s} slope {s['mean']:+.3f} ± {s['stderr']:.3f} (fit of the mean "

@@ -5,16 +5,17 @@ positive random features after one gradient step on a training set made of the c
 value views. See docs/dual.md.
 """
 from .attention import AttentionOutput, linearized_attention, softmax_attention
-from .features import LinearFeatures, PositiveRandomFeatures, draw_projection, prf_features
-from .bridge import bridge_predictions, dual_spin_features, linear_dual_model, softmax_first_order
+from .bridge import (bridge_predictions, dual_spin_features, linear_dual_model,
+                     softmax_first_order)
 from .extensions import (LayerOutput, StackDual, TransformerLayerDual, attention_stack,
                          transformer_layer)
-from .modified import (DEFAULT_SETTINGS, ModificationStudy, ModifiedAttention, compare_modifications,
-                       glue_table)
+from .features import LinearFeatures, PositiveRandomFeatures, draw_projection, prf_features
+from .model import DualModel, DualSequence, DualTrajectory, MultiHeadDual, build_dual
+from .modified import (DEFAULT_SETTINGS, ModificationStudy, ModifiedAttention,
+                       compare_modifications, glue_table)
 from .studies import (ApproximationStudy, EquivalenceCurve, GeneralizationStudy,
                       approximation_study, equivalence_curve, generalization_study,
                       rademacher_bound, random_problem)
-from .model import (DualModel, DualSequence, DualTrajectory, MultiHeadDual, build_dual)
 
 __all__ = [
     "PositiveRandomFeatures", "LinearFeatures", "draw_projection", "prf_features",
@@ -23,6 +24,7 @@ __all__ = [
     "transformer_layer", "TransformerLayerDual", "LayerOutput", "attention_stack", "StackDual",
     "random_problem", "equivalence_curve", "EquivalenceCurve", "approximation_study",
     "ApproximationStudy", "generalization_study", "GeneralizationStudy", "rademacher_bound",
-    "ModifiedAttention", "compare_modifications", "ModificationStudy", "DEFAULT_SETTINGS", "glue_table",
-    "linear_dual_model", "bridge_predictions", "dual_spin_features", "softmax_first_order",
+    "ModifiedAttention", "compare_modifications", "ModificationStudy", "DEFAULT_SETTINGS",
+    "glue_table", "linear_dual_model", "bridge_predictions", "dual_spin_features",
+    "softmax_first_order",
 ]

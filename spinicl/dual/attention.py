@@ -44,9 +44,9 @@ class AttentionOutput:
         ``"query_only"``: (d,) or (P, d); ``"full"``/``"causal"``: (d, T) or (P, d, T), where d is
         d_v (one head), n_heads·d_v (heads concatenated) or d_out (with W_O).
     attention : ndarray or None
-        The attention weights (None from the linear-cost random-feature path), rows = attending tokens, columns = keys: (T,) for
-        ``"query_only"`` or (T, T); a heads axis after the batch axis for several heads. Masked
-        entries are exactly 0.
+        The attention weights, rows = attending tokens, columns = keys: (T,) for ``"query_only"``
+        or (T, T); a heads axis after the batch axis for several heads. Masked entries are
+        exactly 0. None from the linear-cost random-feature path.
     log_normalizer : ndarray or None
         log D_j of the random-feature normaliser per attending token (same layout as the rows of
         ``attention``); None for exact softmax attention.
