@@ -92,3 +92,8 @@ def test_cli_concepts_theory_tasks(tmp_path, capsys):
     assert main(["concepts", "--task", "signs", *common]) == 0
     out = capsys.readouterr().out
     assert "tied" in out and "gaussian" in out
+    assert main(["concepts", "--task", "rates", "--parameter", "dim", "--values", "16,24",
+                 *common]) == 0
+    assert "RateSweep(parameter='dim')" in capsys.readouterr().out
+    assert main(["concepts", "--task", "rates", *common]) == 2
+    assert "--values" in capsys.readouterr().err

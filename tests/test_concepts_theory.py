@@ -6,7 +6,7 @@ from spinicl.concepts import default_setup, evaluate, train_concepts
 from spinicl.concepts.metrics import projected_forward
 from spinicl.concepts.ood import SCENARIOS, evaluate_ood, ood_variants, run_ood
 from spinicl.concepts.theory_checks import (convergence_sweep, convergence_time,
-                                            fit_exponential_rate, sign_symmetry)
+                                            fit_exponential_rate, rate_sweep, sign_symmetry)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,18 @@ def test_convergence_sweep_small():
     assert np.all(np.isfinite(sweep.times)), sweep
     assert np.all(sweep.final_errors <= sweep.floors[:, None, None] + 0.02)
     assert "B=32" in sweep.table()
+
+
+def test_rate_sweep_over_the_learning_rate():
+    sweep = rate_sweep("lr", [1.0, 2.0], steps=600, log_every=20, n_test=3000, dim=32,
+                       n_concepts=3, progress=False)
+    assert sweep.rates.shape == (2, 1) and np.all(sweep.rate_lo > 0)
+    # SGD time is measured in units of η: doubling η speeds the exponential phase up
+    assert sweep.rates[1, 0] > 1.3 * sweep.rates[0, 0]
+    assert np.all(sweep.rates > 5 * sweep.ce_rates)          # 0-1 error decays faster than CE
+    assert "CE rate" in sweep.table()
+    with pytest.raises(ValueError, match="parameter"):
+        rate_sweep("temperature", [1.0])
 
 
 def test_sign_symmetry_small():

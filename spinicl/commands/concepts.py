@@ -8,6 +8,7 @@ out-of-distribution scenarios. Writes concepts_training.npz/.json into --out.
   --task train   one training run (default)
   --task sweep   steps to convergence over --lengths x --batches (no L or B requirement)
   --task signs   sign-symmetry diagnostic: correct vs anti attention over seeds per init
+  --task rates   fitted exponential rate of the 0-1 error against --parameter at --values
 
 example:
   spinicl concepts --steps 1500 --ood --checkpoint run.ckpt.npz --out results/
@@ -61,13 +62,18 @@ def add_arguments(p):
     m.add_argument("--checkpoint", default=None, metavar="FILE",
                    help="checkpoint file (npz); an interrupted run resumes from it")
     t = p.add_argument_group("what to run")
-    t.add_argument("--task", choices=("train", "sweep", "signs"), default="train")
+    t.add_argument("--task", choices=("train", "sweep", "signs", "rates"), default="train")
     t.add_argument("--ood", action="store_true", help="track and report the OOD scenarios")
     t.add_argument("--lengths", type=_int_list, default=[1, 2, 4, 8, 16], metavar="LIST",
                    help="--task sweep: context lengths (default: 1,2,4,8,16)")
     t.add_argument("--batches", type=_int_list, default=[1, 8, 64], metavar="LIST",
                    help="--task sweep: batch sizes (default: 1,8,64)")
-    t.add_argument("--seeds", type=int, default=2, help="--task sweep/signs: seeds per cell")
+    t.add_argument("--parameter", default="lr",
+                   help="--task rates: the parameter to vary (lr, batch_size, dim, n_concepts, "
+                        "context_length, noise, p_poly, width, l2, init_scale, alpha, beta)")
+    t.add_argument("--values", type=float_list, default=None, metavar="LIST",
+                   help="--task rates: its values, e.g. '0.5,1,2'")
+    t.add_argument("--seeds", type=int, default=2, help="--task sweep/signs/rates: seeds")
     add_common(p, out_default="spinicl-concepts")
 
 
@@ -89,7 +95,8 @@ def _setup(args):
 def run(args) -> int:
     from ..concepts import train_concepts
     from ..concepts.ood import evaluate_ood, ood_variants
-    from ..concepts.theory_checks import convergence_sweep, fit_training_rate, sign_symmetry
+    from ..concepts.theory_checks import (convergence_sweep, fit_training_rate, rate_sweep,
+                                          sign_symmetry)
 
     _, sampler, model = _setup(args)      # validates every option before anything long runs
     common = dict(dim=args.dim, n_concepts=args.concepts, alpha=args.alpha, beta=args.beta,
@@ -100,6 +107,19 @@ def run(args) -> int:
                                   log_every=args.log_every, rng=args.seed,
                                   progress=not args.quiet, **common)
         print(sweep)
+        return 0
+    if args.task == "rates":
+        if args.values is None:
+            raise ValueError("--task rates needs --values")
+        rest = {k: v for k, v in common.items() if k != args.parameter}
+        if args.parameter != "context_length":
+            rest["context_length"] = args.length
+        train_kw = {k: v for k, v in (("lr", args.lr), ("batch_size", args.batch))
+                    if k != args.parameter}
+        res = rate_sweep(args.parameter, args.values, steps=args.steps, n_seeds=args.seeds,
+                         log_every=args.log_every, n_test=args.n_test, rng=args.seed,
+                         progress=not args.quiet, **train_kw, **rest)
+        print(res)
         return 0
     if args.task == "signs":
         res = sign_symmetry(("tied", "gaussian"), n_seeds=args.seeds, steps=args.steps,

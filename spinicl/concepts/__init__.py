@@ -21,9 +21,9 @@ from .model import ATTENTIONS, INITS, LOSSES, ConceptTransformer, ForwardPass
 from .ood import SCENARIOS, OODReport, OODVariant, evaluate_ood, ood_variants, run_ood
 from .prompts import (FEATURE_SWAPS, LAYOUTS, ConceptPrompts, ConceptPromptSampler,
                       PromptStructure, check_distribution, retrieval_floor)
-from .theory_checks import (ConvergenceSweep, ExponentialFit, SignSymmetry, convergence_sweep,
-                            convergence_time, fit_exponential_rate, fit_training_rate,
-                            sign_symmetry)
+from .theory_checks import (ConvergenceSweep, ExponentialFit, RateSweep, SignSymmetry,
+                            convergence_sweep, convergence_time, fit_exponential_rate,
+                            fit_training_rate, rate_sweep, sign_symmetry)
 from .train import DEFAULTS, TrainingResult, default_setup, train_concepts
 
 __all__ = [
@@ -37,5 +37,6 @@ __all__ = [
     "TrainingResult", "train_concepts", "default_setup", "DEFAULTS",
     "OODVariant", "OODReport", "ood_variants", "evaluate_ood", "run_ood", "SCENARIOS",
     "ExponentialFit", "fit_exponential_rate", "fit_training_rate", "convergence_time",
-    "ConvergenceSweep", "convergence_sweep", "SignSymmetry", "sign_symmetry",
+    "ConvergenceSweep", "convergence_sweep", "RateSweep", "rate_sweep",
+    "SignSymmetry", "sign_symmetry",
 ]

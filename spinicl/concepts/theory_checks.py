@@ -25,7 +25,8 @@ from .model import INITS
 from .train import default_setup, train_concepts
 
 __all__ = ["ExponentialFit", "fit_exponential_rate", "fit_training_rate", "convergence_time",
-           "ConvergenceSweep", "convergence_sweep", "SignSymmetry", "sign_symmetry"]
+           "ConvergenceSweep", "convergence_sweep", "RateSweep", "rate_sweep", "SWEEPABLE",
+           "SignSymmetry", "sign_symmetry"]
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,110 @@ def convergence_sweep(context_lengths=(1, 2, 4, 8, 16), batch_sizes=(1, 8, 64), 
                     n_test=n_test, lr=lr, **setup)
     return ConvergenceSweep(context_lengths=Ls, batch_sizes=Bs, times=times,
                             final_errors=finals, floors=floors, rates=rates, settings=settings)
+
+
+#: Parameters :func:`rate_sweep` can vary: training settings and :data:`DEFAULTS` keys.
+SWEEPABLE = ("lr", "batch_size", "dim", "n_concepts", "context_length", "noise", "p_poly",
+             "width", "l2", "init_scale", "alpha", "beta")
+
+
+@dataclass
+class RateSweep:
+    """Fitted exponential rates of the 0-1 excess error against one parameter.
+
+    Attributes
+    ----------
+    parameter : str
+    values : ndarray (n,)
+    rates, rate_lo, rate_hi : ndarray (n, n_seeds)
+        Fitted rate c and its confidence interval (NaN where no fit was possible).
+    ce_rates : ndarray (n, n_seeds)
+        Effective exponential rate of the cross-entropy over the same window.
+    times : ndarray (n, n_seeds)
+        Steps until the error stays within ``tolerance`` of the floor (inf if never).
+    final_errors, floors : ndarray
+    """
+
+    parameter: str
+    values: np.ndarray
+    rates: np.ndarray
+    rate_lo: np.ndarray
+    rate_hi: np.ndarray
+    ce_rates: np.ndarray
+    times: np.ndarray
+    final_errors: np.ndarray
+    floors: np.ndarray
+    settings: dict
+
+    def table(self) -> str:
+        lines = [f"{self.parameter:>14s}{'rate c':>12s}{'95% CI':>22s}{'CE rate':>11s}"
+                 f"{'steps':>8s}{'final err':>11s}{'floor':>9s}"]
+        for i, v in enumerate(self.values):
+            for k in range(self.rates.shape[1]):
+                ci = f"[{self.rate_lo[i, k]:.3g}, {self.rate_hi[i, k]:.3g}]"
+                lines.append(f"{v:>14g}{self.rates[i, k]:>12.4g}{ci:>22s}"
+                             f"{self.ce_rates[i, k]:>11.3g}{self.times[i, k]:>8.0f}"
+                             f"{self.final_errors[i, k]:>11.4f}{self.floors[i]:>9.4f}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"RateSweep(parameter={self.parameter!r})\n{self.table()}"
+
+
+def rate_sweep(parameter: str, values, *, steps: int = 1500, n_seeds: int = 1,
+               log_every: int = 10, n_test: int = 10000, lr: float = 1.0,
+               batch_size: int = 64, tolerance: float = 0.01, rng=0, progress: bool = True,
+               **setup) -> RateSweep:
+    """Train at every value of one parameter and fit the exponential rate of E_t − E*.
+
+    ``parameter`` is one of :data:`SWEEPABLE`: ``"lr"`` and ``"batch_size"`` change the
+    optimiser, the others the setup (:func:`~spinicl.concepts.default_setup`). The remaining
+    settings are the defaults, overridden by ``setup``. Seed k shares its init and data seeds
+    across the values.
+    """
+    if parameter not in SWEEPABLE:
+        raise ValueError(f"parameter must be one of {SWEEPABLE}, got {parameter!r}")
+    vals = check_finite_array("values", values, ndim=1)
+    if vals.size == 0:
+        raise ValueError("values must hold at least one value")
+    n_seeds = check_int("n_seeds", n_seeds, minimum=1)
+    shape = (vals.size, n_seeds)
+    out = {k: np.full(shape, np.nan) for k in ("rates", "lo", "hi", "ce", "final")}
+    times = np.full(shape, np.inf)
+    floors = np.zeros(vals.size)
+    seeds = as_seed_sequence(rng).spawn(n_seeds)
+    integer = parameter in ("batch_size", "dim", "n_concepts", "context_length", "width")
+    with progress_bar(total=vals.size * n_seeds, desc=f"{parameter} sweep",
+                      enabled=progress) as bar:
+        for k, seq in enumerate(seeds):
+            init_seq, data_seq = seq.spawn(2)
+            for i, value in enumerate(vals):
+                value = int(round(value)) if integer else float(value)
+                train_kw = {"lr": lr, "batch_size": batch_size}
+                cfg = dict(setup)
+                if parameter in train_kw:
+                    train_kw[parameter] = value
+                else:
+                    cfg[parameter] = value
+                _, sampler, model = default_setup(rng=init_seq, **cfg)
+                res = train_concepts(model, sampler, steps=steps, log_every=log_every,
+                                     n_test=n_test, rng=data_seq, progress=False, **train_kw)
+                fit = fit_training_rate(res)
+                out["rates"][i, k] = fit.rate
+                out["lo"][i, k], out["hi"][i, k] = fit.rate_ci
+                out["ce"][i, k] = fit.reference_rate
+                err = res.series("test.error")
+                out["final"][i, k] = err[-1]
+                floors[i] = res.floors["test"]
+                times[i, k] = convergence_time(res.steps, err, floor=floors[i],
+                                               tolerance=tolerance)
+                bar.update(1)
+    return RateSweep(parameter=parameter, values=vals, rates=out["rates"], rate_lo=out["lo"],
+                     rate_hi=out["hi"], ce_rates=out["ce"], times=times,
+                     final_errors=out["final"], floors=floors,
+                     settings=dict(steps=steps, n_seeds=n_seeds, log_every=log_every,
+                                   n_test=n_test, lr=lr, batch_size=batch_size,
+                                   tolerance=tolerance, **setup))
 
 
 @dataclass
