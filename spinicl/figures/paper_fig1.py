@@ -29,7 +29,7 @@ from . import register_figure
 from ._style import panel_label, plt, save_figure, style
 from .._io import run_record, save_json_atomic, save_npz_atomic
 from .._progress import progress_bar
-from .._validation import as_seed_sequence, check_int, check_real
+from .._validation import as_seed_sequence, check_int
 from ..hamiltonian import SpinGlass
 from ..prompts import sample_prompts
 
