@@ -58,8 +58,23 @@ def plot_emergence(result, path=None):
             ax.set_xlabel(r"task diversity $\alpha = P/D^2$")
             ax.set_ylabel(label)
         axes[0].set_yscale("log")
-        axes[0].text(threshold, 0.98, r" $P=D(D+1)$", transform=axes[0].get_xaxis_transform(),
-                     va="top", fontsize=7.5, color="0.35")
+        # the ridgeless mean diverges at P = D(D+1); keep the trained curves readable
+        top = max(np.nanmax(result.mean(f"{m}_test_error") + result.std(f"{m}_test_error"))
+                  for m in p["models"])
+        exact_peak = np.nanmax(result.mean("exact_test_error"))
+        if exact_peak > 4 * top:
+            axes[0].set_ylim(top=4 * top)
+            axes[0].annotate(rf"min-norm peak {exact_peak:.2g} $\uparrow$",
+                             xy=(alpha[np.nanargmax(result.mean('exact_test_error'))], 4 * top),
+                             xytext=(4, -10), textcoords="offset points", fontsize=7,
+                             color="0.15", va="top")
+        if "amp_converged" in result.data:
+            conv = result.data["amp_converged"]
+            axes[0].text(0.02, 0.02, f"li2024 AMP ($\\lambda_0={p['solver_l2']:g}$) converged in "
+                         f"{int(np.nansum(conv))} of {conv.size} runs", fontsize=6.5,
+                         transform=axes[0].transAxes, color="C1")
+        axes[1].text(threshold, 0.02, r" $P=D(D+1)$", transform=axes[1].get_xaxis_transform(),
+                     va="bottom", fontsize=7.5, color="0.35")
         axes[1].axhline(np.sqrt(D / (D + 1)), color="0.6", lw=0.7, ls=":")
         axes[1].set_ylim(bottom=min(0.0, axes[1].get_ylim()[0]))
         fig.legend(loc="outside lower center", ncol=3, frameon=False, fontsize=7)
