@@ -210,7 +210,8 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
     tolerance : float
         ``converged`` when the final test error is <= floor + tolerance.
     checkpoint : path, optional
-        Checkpoint file (npz); resumed when it exists and was written with the same settings.
+        Checkpoint file (npz); resumed when it exists and was written with the same settings
+        (the seed included: give ``rng`` as a fixed int or SeedSequence to be able to resume).
     checkpoint_every : int
         Steps between checkpoints.
     callback : callable, optional
