@@ -1,4 +1,5 @@
-"""Li, Bai & Huang (arXiv:2408.02288) Fig. 1: field and coupling matrices and block histograms (D=5, N=100, P=1000).
+"""Li, Bai & Huang (arXiv:2408.02288) Fig. 1: field and coupling matrices and block histograms
+(D=5, N=100, P=1000).
 
     python analysis/fig1.py [--quick] [--out DIR] [--seed S]
 """

@@ -1,4 +1,5 @@
-"""Li, Bai & Huang (arXiv:2408.02288) Fig. S2: KL divergence of the block histograms between N=20 and larger N (D=20, P=1000).
+"""Li, Bai & Huang (arXiv:2408.02288) Fig. S2: KL divergence of the block histograms between N=20
+and larger N (D=20, P=1000).
 
     python analysis/figS2.py [--quick] [--out DIR] [--seed S]
 """

@@ -1,4 +1,5 @@
-"""Li, Bai & Huang (arXiv:2408.02288) Fig. S3: li2024 AMP and exact Boltzmann mean/variance on synthetic disorder (D=10, beta=100).
+"""Li, Bai & Huang (arXiv:2408.02288) Fig. S3: li2024 AMP and exact Boltzmann mean/variance on
+synthetic disorder (D=10, beta=100).
 
     python analysis/figS3.py [--quick] [--out DIR] [--seed S]
 """

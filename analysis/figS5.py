@@ -1,4 +1,5 @@
-"""Li, Bai & Huang (arXiv:2408.02288) Fig. S5: eigenvalues of C = XX^T/N against the Marchenko-Pastur law (D=100).
+"""Li, Bai & Huang (arXiv:2408.02288) Fig. S5: eigenvalues of C = XX^T/N against the Marchenko-
+Pastur law (D=100).
 
     python analysis/figS5.py [--quick] [--out DIR] [--seed S]
 """

@@ -1,4 +1,5 @@
-"""Li, Bai & Huang (arXiv:2408.02288) Fig. S6: uniqueness of the correct solution, Adam on (w W21/sqrt(D) + W11) C = I (D=10, N=50, P=10).
+"""Li, Bai & Huang (arXiv:2408.02288) Fig. S6: uniqueness of the correct solution, Adam on (w
+W21/sqrt(D) + W11) C = I (D=10, N=50, P=10).
 
     python analysis/figS6.py [--quick] [--out DIR] [--seed S]
 """

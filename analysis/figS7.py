@@ -1,4 +1,5 @@
-"""Li, Bai & Huang (arXiv:2408.02288) Fig. S7: Hessian spectrum of -J and its zero-mode ratio (D=20, N=100).
+"""Li, Bai & Huang (arXiv:2408.02288) Fig. S7: Hessian spectrum of -J and its zero-mode ratio
+(D=20, N=100).
 
     python analysis/figS7.py [--quick] [--out DIR] [--seed S]
 """

@@ -13,6 +13,8 @@ N-dependence. Panel (b) shows the mechanism: the spread of each block relative t
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from scipy.stats import entropy
 
@@ -20,7 +22,8 @@ from . import register_figure
 from ._style import panel_label, plt, style
 from .._progress import progress_bar
 from .._validation import as_seed_sequence, check_int
-from .paper_fig1 import BLOCKS, add_caption, disorder_blocks, draw_disorder, write_outputs
+from .paper_fig1 import (BLOCKS, WorkLog, add_caption, disorder_blocks, draw_disorder,
+                         write_outputs)
 
 __all__ = ["KL_BLOCKS", "KL_RANGES", "block_histograms", "make"]
 
@@ -49,7 +52,9 @@ def block_histograms(model, dim: int, n_bins: int = 100) -> tuple[dict, dict]:
 def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **options):
     """Fig. S2 (D=20, P=1000, N ∈ {21, 40, …, 200}, 1000 repeats); ``quick``: 3 repeats.
 
-    Options: ``dim``, ``n_prompts``, ``context_lengths``, ``reference_length``, ``repeats``.
+    Options: ``dim``, ``n_prompts``, ``context_lengths``, ``reference_length``, ``repeats``,
+    ``checkpoint`` (a path, or None; full runs default to ``out_dir/.figS2.checkpoint.npz``,
+    resumed when present and removed when the figure is done).
     """
     dim = check_int("dim", options.pop("dim", 20), minimum=2)
     P = check_int("n_prompts", options.pop("n_prompts", 1000), minimum=1)
@@ -57,26 +62,42 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
     Ns = [check_int("context_lengths", n, minimum=1) for n in options.pop(
         "context_lengths", (21, 40, 60, 80, 100, 120, 140, 160, 180, 200))]
     repeats = check_int("repeats", options.pop("repeats", 3 if quick else 1000), minimum=1)
+    checkpoint = options.pop("checkpoint",
+                             None if quick else Path(out_dir) / ".figS2.checkpoint.npz")
     if options:
         raise TypeError(f"unknown option(s) for figS2: {', '.join(sorted(options))}")
     keys = list(KL_BLOCKS)
-    kl = np.empty((len(keys), len(Ns), repeats))
-    floor = np.empty((len(keys), repeats))
-    spread = np.empty((len(keys), len(Ns) + 1, repeats))  # column 0: N0
+    seed = as_seed_sequence(rng)
+    arrays = {"kl": np.zeros((len(keys), len(Ns), repeats)),
+              "floor": np.zeros((len(keys), repeats)),
+              "spread": np.zeros((len(keys), len(Ns) + 1, repeats))}  # spread[:, 0]: N0
+    config = dict(figure="figS2", dim=dim, n_prompts=P, reference_length=N0, context_lengths=Ns,
+                  repeats=repeats, entropy=seed.entropy, spawn_key=list(seed.spawn_key))
+    log = WorkLog(checkpoint, config, arrays, repeats)
+    kl, floor, spread = arrays["kl"], arrays["floor"], arrays["spread"]
     with progress_bar(total=repeats, desc="figS2 repeats", enabled=progress) as bar:
-        for r, seed in enumerate(as_seed_sequence(rng).spawn(repeats)):
-            seeds = seed.spawn(len(Ns) + 2)
-            ref, ref_spread = block_histograms(draw_disorder(dim, N0, P, rng=seeds[0]), dim)
-            twin, _ = block_histograms(draw_disorder(dim, N0, P, rng=seeds[1]), dim)
-            for b, key in enumerate(keys):
-                floor[b, r] = entropy(ref[key], twin[key], base=2)
-                spread[b, 0, r] = ref_spread[key]
-            for k, N in enumerate(Ns):
-                hist, sd = block_histograms(draw_disorder(dim, N, P, rng=seeds[k + 2]), dim)
+        bar.update(log.resumed)
+        try:
+            for r, child in enumerate(seed.spawn(repeats)):
+                if log.done[r]:
+                    continue
+                seeds = child.spawn(len(Ns) + 2)
+                ref, ref_spread = block_histograms(draw_disorder(dim, N0, P, rng=seeds[0]), dim)
+                twin, _ = block_histograms(draw_disorder(dim, N0, P, rng=seeds[1]), dim)
                 for b, key in enumerate(keys):
-                    kl[b, k, r] = entropy(ref[key], hist[key], base=2)
-                    spread[b, k + 1, r] = sd[key]
-            bar.update(1)
+                    floor[b, r] = entropy(ref[key], twin[key], base=2)
+                    spread[b, 0, r] = ref_spread[key]
+                for k, N in enumerate(Ns):
+                    hist, sd = block_histograms(draw_disorder(dim, N, P, rng=seeds[k + 2]), dim)
+                    for b, key in enumerate(keys):
+                        kl[b, k, r] = entropy(ref[key], hist[key], base=2)
+                        spread[b, k + 1, r] = sd[key]
+                log.mark(r)
+                bar.update(1)
+        except BaseException:
+            log.flush()
+            raise
+    log.finish()
     mean, std = kl.mean(axis=2), kl.std(axis=2)
     numbers = {"kl_mean": {key: dict(zip(map(str, Ns), mean[b])) for b, key in enumerate(keys)},
                "noise_floor_mean": {key: float(floor[b].mean()) for b, key in enumerate(keys)},

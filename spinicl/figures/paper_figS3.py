@@ -1,10 +1,10 @@
 """Fig. S3 of Li, Bai & Huang (arXiv:2408.02288): the solver on synthetic disorder.
 
 Fields and couplings are drawn from the block Gaussians of Fig. 1 for an 11×11 weight matrix
-(:meth:`spinicl.SpinGlass.random`: top-block diagonal fields N(0.2, 0.02²), off-diagonal N(0, 0.02²),
-last row N(0, 0.06²); couplings with the stds of blocks 𝒞, 𝒟, ℰ; all self-couplings 1), and the
-authors' AMP (``variant="li2024"``: β = 100, damping 0.9, at most 100 iterations, random start) is
-run. Its mean and variance are set next to the exact Boltzmann marginals N(A⁻¹h, (βA)⁻¹) and to
+(:meth:`spinicl.SpinGlass.random`: top-block diagonal fields N(0.2, 0.02²), off-diagonal
+N(0, 0.02²), last row N(0, 0.06²); couplings with the stds of blocks 𝒞, 𝒟, ℰ; all
+self-couplings 1), and the authors' AMP (``variant="li2024"``: β = 100, damping 0.9, at most 100
+iterations, random start) is run. Its mean and variance are set next to the exact Boltzmann marginals N(A⁻¹h, (βA)⁻¹) and to
 the TAP fixed point. The field alone makes the solution identity-like.
 
 Differences from the authors' script, on purpose: our couplings are symmetric (theirs draw the

@@ -118,7 +118,8 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
                    f"C = XX^T/N, D={dim}, {n_matrices} matrices per N/D (paper: D=100, 1e4 "
                    f"matrices), drawn from the exact Wishart law. Red: Marchenko-Pastur density "
                    f"with q = D/N; the spectrum concentrates at 1 as N/D grows, so C^-1 -> I. "
-                   f"Top right of each panel: pooled eigenvalue variance and its exact value (D+1)/N.")
+                   f"Top right of each panel: pooled eigenvalue variance and its exact value "
+                   f"(D+1)/N.")
         add_caption(fig, caption)
         arrays = {"ratios": np.array(ratios), "eigenvalues": eig}
         return write_outputs(out_dir, "figS5", arrays=arrays, parameters=parameters,

@@ -10,6 +10,8 @@ formula (§4.3 of our notes).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from . import register_figure
@@ -17,7 +19,7 @@ from ._style import panel_label, plt, style
 from .._progress import progress_bar
 from .._validation import as_seed_sequence, check_int
 from ..observables import hessian_spectrum, zero_mode_ratio, zero_mode_ratio_theory
-from .paper_fig1 import add_caption, draw_disorder, write_outputs
+from .paper_fig1 import WorkLog, add_caption, draw_disorder, write_outputs
 
 __all__ = ["mean_hessian_eigenvalue", "make"]
 
@@ -45,7 +47,8 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
     """Fig. S7 (D=20, N=100, P ∈ {100, 500, 1500}); ``quick``: 3 repeats and a small (D, P) grid.
 
     Options: ``dim``, ``context_length``, ``prompt_counts``, ``repeats``, ``grid_dims``,
-    ``grid_prompts``, ``grid_repeats``.
+    ``grid_prompts``, ``grid_repeats``, ``checkpoint`` (a path, or None; full runs default to
+    ``out_dir/.figS7.checkpoint.npz``, resumed when present and removed when done).
     """
     dim = check_int("dim", options.pop("dim", 20), minimum=1)
     N = check_int("context_length", options.pop("context_length", 100), minimum=1)
@@ -59,32 +62,57 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
         else np.linspace(25, 2000, 80).astype(int))]
     # rank(SᵀS) is fixed for generic prompts, so one repeat per cell already gives the ratio
     grid_repeats = check_int("grid_repeats", options.pop("grid_repeats", 1), minimum=1)
+
+    checkpoint = options.pop("checkpoint",
+                             None if quick else Path(out_dir) / ".figS7.checkpoint.npz")
     if options:
         raise TypeError(f"unknown option(s) for figS7: {', '.join(sorted(options))}")
 
-    seed_main, seed_grid = as_seed_sequence(rng).spawn(2)
+    seed = as_seed_sequence(rng)
+    seed_main, seed_grid = seed.spawn(2)
     n = (dim + 1) ** 2
-    spectra = np.empty((len(prompt_counts), repeats, n))
-    zero_fraction = np.empty((len(prompt_counts), repeats))
-    total = len(prompt_counts) * repeats + len(grid_dims) * len(grid_prompts) * grid_repeats
-    with progress_bar(total=total, desc="figS7 spectra", enabled=progress) as bar:
-        for i, (P, seed) in enumerate(zip(prompt_counts, seed_main.spawn(len(prompt_counts)))):
-            for r, child in enumerate(seed.spawn(repeats)):
-                model = draw_disorder(dim, N, P, rng=child)
-                spectra[i, r] = ev = hessian_spectrum(model)
-                zero_fraction[i, r] = np.mean(np.abs(ev) <= _zero_tolerance(ev))
+    arrays = {"spectra": np.zeros((len(prompt_counts), repeats, n)),
+              "zero_fraction": np.zeros((len(prompt_counts), repeats)),
+              "grid": np.zeros((len(grid_dims), len(grid_prompts), grid_repeats))}
+    spectra, zero_fraction, grid = arrays["spectra"], arrays["zero_fraction"], arrays["grid"]
+    # one unit of work per (P, repeat) of panel (a) and per (D, P, repeat) of panel (b), each with
+    # its own child seed
+    units = [("main", i, r, child, P)
+             for i, (P, s) in enumerate(zip(prompt_counts, seed_main.spawn(len(prompt_counts))))
+             for r, child in enumerate(s.spawn(repeats))]
+    cells = seed_grid.spawn(len(grid_dims) * len(grid_prompts))
+    units += [("grid", (a, b), r, child, (D, P))
+              for a, D in enumerate(grid_dims) for b, P in enumerate(grid_prompts)
+              for r, child in enumerate(cells[a * len(grid_prompts) + b].spawn(grid_repeats))]
+    config = dict(figure="figS7", dim=dim, context_length=N, prompt_counts=prompt_counts,
+                  repeats=repeats, grid_dims=grid_dims, grid_prompts=grid_prompts,
+                  grid_repeats=grid_repeats, entropy=seed.entropy,
+                  spawn_key=list(seed.spawn_key))
+    log = WorkLog(checkpoint, config, arrays, len(units))
+    with progress_bar(total=len(units), desc="figS7 spectra", enabled=progress) as bar:
+        bar.update(log.resumed)
+        try:
+            for u, (kind, where, r, child, setting) in enumerate(units):
+                if log.done[u]:
+                    continue
+                if kind == "main":
+                    model = draw_disorder(dim, N, setting, rng=child)
+                    spectra[where, r] = ev = hessian_spectrum(model)
+                    zero_fraction[where, r] = np.mean(np.abs(ev) <= _zero_tolerance(ev))
+                else:
+                    D, P = setting
+                    grid[where + (r,)] = zero_mode_ratio(draw_disorder(D, N, P, rng=child))
+                log.mark(u)
                 bar.update(1)
-        grid = np.empty((len(grid_dims), len(grid_prompts), grid_repeats))
-        cells = seed_grid.spawn(len(grid_dims) * len(grid_prompts))
-        for a, D in enumerate(grid_dims):
-            for b, P in enumerate(grid_prompts):
-                for r, child in enumerate(cells[a * len(grid_prompts) + b].spawn(grid_repeats)):
-                    grid[a, b, r] = zero_mode_ratio(draw_disorder(D, N, P, rng=child))
-                    bar.update(1)
+        except BaseException:
+            log.flush()
+            raise
+    log.finish()
     theory_grid = np.array([[zero_mode_ratio_theory(D, P) for P in grid_prompts]
                             for D in grid_dims])
     mean_theory = mean_hessian_eigenvalue(dim, N)
-    numbers = {"mean_eigenvalue_theory": mean_theory, "paper": {str(k): v for k, v in PAPER.items()}}
+    numbers = {"mean_eigenvalue_theory": mean_theory,
+               "paper": {str(k): v for k, v in PAPER.items()}}
     for i, P in enumerate(prompt_counts):
         numbers[f"P={P}"] = {
             "zero_fraction": float(zero_fraction[i].mean()),
@@ -114,8 +142,8 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
                     label=rf"$P={P}$: zeros {nums['zero_fraction']:.3f}, "
                           rf"max {nums['max_eigenvalue_pooled']:.2f}")
         ax.axvline(mean_theory, color="0.3", ls=":", lw=0.8)
-        ax.text(mean_theory, 0.02, rf" mean $={mean_theory:.3f}$", transform=ax.get_xaxis_transform(),
-                fontsize=7, color="0.3")
+        ax.text(mean_theory, 0.02, rf" mean $={mean_theory:.3f}$", fontsize=7, color="0.3",
+                transform=ax.get_xaxis_transform())
         ax.set_xlabel(r"eigenvalue of $-J = S^\top S/P$")
         ax.set_ylabel("density")
         ax.set_title(rf"Hessian spectrum, $D={dim}$, $N={N}$")
@@ -143,7 +171,8 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
         caption = (
             f"Li et al. Fig. S7 regenerated. (a) Eigenvalues of -J = S^T S/P for D={dim}, N={N}, "
             f"P in {prompt_counts}, {repeats} disorder draws each (paper: 2000); legend: zero "
-            f"fraction and largest eigenvalue (paper: 0.773/0.0476/0.0476 and 7.4/2.3/1.6); dotted: "
+            f"fraction and largest eigenvalue (paper: 0.773/0.0476/0.0476 and 7.4/2.3/1.6); "
+            f"dotted: "
             f"exact mean eigenvalue {mean_theory:.4f} (paper 0.106). (b) Zero-mode ratio (points, "
             f"{grid_repeats} draw(s) per cell, N={N}) against max(1 - P/(D+1)^2, 1/(D+1)) "
             f"(dashed); largest deviation {numbers['grid_max_abs_deviation']:.3g}. Zeros: "
