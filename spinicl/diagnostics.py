@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.special import ndtri
-from scipy.stats import rankdata
 
 from ._validation import check_finite_array, check_real
 
@@ -123,8 +122,15 @@ def ess(x) -> float:
     return float(m * n / tau)
 
 
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..N of the flattened values, ties sharing their average rank."""
+    _, inverse, counts = np.unique(x.ravel(), return_inverse=True, return_counts=True)
+    upper = np.cumsum(counts)
+    return (upper - 0.5 * (counts - 1))[inverse].reshape(x.shape)
+
+
 def _rank_normalise(x: np.ndarray) -> np.ndarray:
-    ranks = rankdata(x, method="average").reshape(x.shape)
+    ranks = _average_ranks(x)
     return ndtri((ranks - 0.375) / (x.size + 0.25))
 
 

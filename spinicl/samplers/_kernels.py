@@ -213,7 +213,7 @@ def nuts_step(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_
     divergent = False
     depth = 0
     rho_level = np.zeros((max_depth + 1, n))
-    p_start = np.zeros((max_depth + 1, n))
+    v_start = np.zeros((max_depth + 1, n))
     while depth < max_depth:
         direction = 1.0 if rng.random() < 0.5 else -1.0
         n_new = 1 << depth
@@ -255,13 +255,12 @@ def nuts_step(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_
             while (1 << level) <= n_new:
                 size = 1 << level
                 if k % size == 0:
-                    p_start[level] = p_leaf
+                    v_start[level] = v_leaf
                     rho_level[level] = 0.0
                 rho_level[level] += p_leaf
                 if (k + 1) % size == 0:
-                    v_first = _velocity(dense_metric, minv_diag, minv_dense, p_start[level])
                     r = rho_level[level]
-                    if np.dot(r, v_first) <= 0.0 or np.dot(r, v_leaf) <= 0.0:
+                    if np.dot(r, v_start[level]) <= 0.0 or np.dot(r, v_leaf) <= 0.0:
                         turned = True
                 level += 1
             if turned:

@@ -138,14 +138,25 @@ class Metric:
 
     def set_from_moments(self, cov: np.ndarray, count: int):
         """Set M⁻¹ from a window's sample covariance (dense) or variances (diag) of ``count``
-        draws, shrunk towards a multiple of I as Stan does: (w/(w+5))·Σ̂ + 10⁻³·(5/(w+5))·s·I,
-        with s the mean variance (so the regulariser follows the spins' own scale)."""
+        draws.
+
+        Dense: with fewer draws than spins the sample covariance is rank-deficient, and a
+        near-zero direction of M⁻¹ freezes that direction (NUTS then never sees a U-turn), so it
+        is first shrunk towards its own diagonal, α·Σ̂ + (1 − α)·diag Σ̂ with α = w/(w + n)
+        (a Ledoit–Wolf-type target). Both kinds then get Stan's regularisation
+        (w/(w+5))·Σ + 10⁻³·(5/(w+5))·s·I, with s the mean variance so the jitter follows the
+        spins' own scale.
+        """
         if self.kind == "identity" or count < 3:
             return
         shrink = count / (count + 5.0)
         jitter = 1e-3 * 5.0 / (count + 5.0)
         if self.dense:
-            scale = float(np.mean(np.diag(cov)))
+            alpha = count / (count + self.n)
+            var = np.diag(cov).copy()
+            cov = alpha * cov
+            cov[np.diag_indices_from(cov)] += (1.0 - alpha) * var
+            scale = float(np.mean(var))
             self.set_covariance(shrink * cov + jitter * scale * np.eye(self.n))
         else:
             scale = float(np.mean(cov))
