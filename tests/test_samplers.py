@@ -343,3 +343,28 @@ def test_to_arviz_or_a_clear_import_error(model):
 
 def test_top_level_lazy_exports():
     assert spinicl.sample is sample and spinicl.Samples is Samples
+
+
+def test_run_killed_by_sigkill_resumes_bitwise_identically(model, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "killed.npz"
+    kwargs = dict(method="mala", n_chains=2, n_draws=150, n_warmup=100, rng=21, progress=False)
+    script = (
+        "import os, signal, spinicl\n"
+        "model = spinicl.SpinGlass.from_prompts(spinicl.sample_prompts(2, 8, 40, rng=3), l2=0.1)\n"
+        "calls = []\n"
+        "def die(info):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"spinicl.sample(model, 3.0, checkpoint={str(path)!r}, checkpoint_interval=0.0, "
+        f"callback=die, **{kwargs!r})\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()
+    assert path.exists()
+    resumed = sample(model, 3.0, checkpoint=path, **kwargs)
+    reference = sample(model, 3.0, **kwargs)
+    np.testing.assert_array_equal(resumed.draws, reference.draws)
+    np.testing.assert_array_equal(resumed.step_size, reference.step_size)
