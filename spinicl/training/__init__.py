@@ -10,7 +10,7 @@
 >>> import spinicl
 >>> prompts = spinicl.sample_prompts(3, 20, 200, rng=0)
 >>> result = spinicl.train("merged", prompts, lr=0.05, steps=200, rng=0, progress=False)
->>> result.history.train_loss[-1] < result.history.train_loss[0]
+>>> bool(result.history.train_loss[-1] < result.history.train_loss[0])
 True
 """
 from __future__ import annotations
