@@ -412,12 +412,15 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
             t0 = time.monotonic()
             length = stop - start
             normals = uniforms = None
+            # each walker fills its own contiguous slab; iteration t reads the strided [:, t]
             if normals_k:
-                normals = np.ascontiguousarray(np.stack(
-                    [g.standard_normal((length, normals_k)) for g in gens], axis=1))
+                normals = np.empty((B, length, normals_k))
+                for w, g in enumerate(gens):
+                    g.standard_normal(out=normals[w])
             if uniforms_k:
-                uniforms = np.ascontiguousarray(np.stack(
-                    [g.random((length, uniforms_k)) for g in gens], axis=1))
+                uniforms = np.empty((B, length, uniforms_k))
+                for w, g in enumerate(gens):
+                    g.random(out=uniforms[w])
             swap_u = (np.stack([g.random((length, R - 1)) for g in swap_gens], axis=1)
                       if method == "pt" else None)
             for t, it in enumerate(range(start, stop)):
@@ -430,8 +433,8 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
                 eps = (da.step_size if (warm and adapting) else eps_frozen) * step_scale
                 previous = X.copy()
                 acc, info = kernel.step(X, cache, betas, eps, active,
-                                        None if normals is None else normals[t],
-                                        None if uniforms is None else uniforms[t], gens,
+                                        None if normals is None else normals[:, t],
+                                        None if uniforms is None else uniforms[:, t], gens,
                                         metric_obj)
                 bad = active & ~(np.isfinite(cache["E"]) & np.isfinite(X).all(axis=1))
                 if bad.any():
