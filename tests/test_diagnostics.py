@@ -79,8 +79,10 @@ def test_one_dimensional_input_is_one_chain():
     assert dg.summarize(x).n_chains == 1
 
 
-@pytest.mark.parametrize("bad,exc", [(np.ones((2, 2)), ValueError), (np.ones((2, 2, 2)), ValueError),
-                                     ([[1.0, np.nan, 2.0, 3.0]], ValueError), ("abc", TypeError)])
+@pytest.mark.parametrize("bad,exc", [(np.ones((2, 2)), ValueError),
+                                     (np.ones((2, 2, 2)), ValueError),
+                                     ([[1.0, np.nan, 2.0, 3.0]], ValueError),
+                                     ("abc", TypeError)])
 def test_bad_inputs_are_refused(bad, exc):
     with pytest.raises(exc):
         dg.summarize(bad)

@@ -29,7 +29,12 @@ def _ill_conditioned():
     return model, 20.0
 
 
-TARGETS = {"small": _small, "ill": _ill_conditioned}
+def _medium():
+    model = spinicl.SpinGlass.from_prompts(spinicl.sample_prompts(4, 16, 200, rng=5), l2=0.05)
+    return model, 50.0
+
+
+TARGETS = {"small": _small, "medium": _medium, "ill": _ill_conditioned}
 
 # (method, options) per target: slow-mixing kernels get thinning on the ill-conditioned target
 RUNS = {
@@ -42,14 +47,19 @@ RUNS = {
         "nuts-matrix-free": dict(method="nuts", operator="matrix-free"),
         "pt-mala": dict(method="pt", base="mala", n_replicas=3, thin=5),
     },
+    "medium": {
+        "nuts": {}, "hmc": {}, "gibbs": dict(thin=2), "metropolis": dict(thin=4), "exact": {},
+        "mala": dict(thin=20),
+    },
     "ill": {
-        "gibbs": dict(thin=10), "hmc": {}, "nuts": {}, "pt": dict(n_replicas=3, thin=10),
+        "gibbs": dict(thin=10), "hmc": {}, "nuts": {},
+        "hmc-dense": dict(method="hmc", metric="dense"),
+        "nuts-dense": dict(method="nuts", metric="dense"), "pt": dict(n_replicas=3, thin=10),
         "anneal": dict(thin=10), "exact": {}, "hmc-diag": dict(method="hmc", metric="diag"),
         "nuts-matrix-free": dict(method="nuts", operator="matrix-free"),
-        # unpreconditioned local kernels need ~10⁵ iterations here (condition number ~600)
+        # unpreconditioned local kernels need 10⁴–10⁵ iterations here (condition number ~600)
+        "mala": dict(thin=60), "metropolis": dict(thin=30),
         "ula": dict(thin=400, marks=pytest.mark.slow),
-        "mala": dict(thin=60, marks=pytest.mark.slow),
-        "metropolis": dict(thin=30, marks=pytest.mark.slow),
     },
 }
 

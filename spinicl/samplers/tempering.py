@@ -22,11 +22,12 @@ __all__ = ["make_ladder", "annealing_schedule", "swap_replicas"]
 
 def make_ladder(beta: float, *, ladder=None, n_replicas: int = 8,
                 beta_min: float | None = None) -> np.ndarray:
-    """The increasing β ladder ending at ``beta`` (geometric from ``beta_min`` = β/10 by default)."""
+    """The increasing β ladder ending at ``beta`` (default: geometric from beta_min = β/10)."""
     if ladder is not None:
         ladder = check_finite_array("ladder", ladder, ndim=1)
         if ladder.size < 2:
-            raise ValueError(f"ladder must hold at least 2 inverse temperatures, got {ladder.size}")
+            raise ValueError("ladder must hold at least 2 inverse temperatures, "
+                             f"got {ladder.size}")
         if np.any(ladder <= 0) or np.any(np.diff(ladder) <= 0):
             raise ValueError("ladder must be positive and strictly increasing")
         if not np.isclose(ladder[-1], beta, rtol=1e-12, atol=0.0):
