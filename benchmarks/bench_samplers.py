@@ -111,8 +111,8 @@ def bench_per_step(model, beta, quick):
     t_matvec = best_time(lambda: A @ x, repeat=20, number=200)
     target = QuadraticTarget(model, "dense")
     sweeps = 100
-    t_kernel = best_time(lambda: K.gibbs_sweeps(*target.kernel_args[:-1], target.fields,
-                                                target.diag, x, beta, sweeps, gen),
+    t_kernel = best_time(lambda: K.gibbs_sweeps(*target.kernel_args, target.diag, x, 0.0,
+                                                beta, sweeps, gen),
                          repeat=5) / sweeps
     rows.append(["gibbs sweep (numba kernel)", t_kernel, "A @ x", t_matvec,
                  t_kernel / t_matvec, 2.0])

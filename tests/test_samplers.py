@@ -368,3 +368,11 @@ def test_run_killed_by_sigkill_resumes_bitwise_identically(model, tmp_path):
     reference = sample(model, 3.0, **kwargs)
     np.testing.assert_array_equal(resumed.draws, reference.draws)
     np.testing.assert_array_equal(resumed.step_size, reference.step_size)
+
+
+@pytest.mark.parametrize("method", ["gibbs", "metropolis"])
+def test_energy_carried_by_single_spin_kernels_matches_a_fresh_evaluation(model, method):
+    s = sample(model, 5.0, method=method, n_chains=2, n_draws=500, n_warmup=100, rng=3,
+               progress=False)
+    fresh = model.energy(s.draws.reshape(-1, model.n_spins)).reshape(2, 500)
+    np.testing.assert_allclose(s.observables["energy"], fresh, rtol=1e-9, atol=1e-12)

@@ -33,11 +33,11 @@ class GibbsKernel(_SpinKernel):
     def step(self, X, cache, betas, eps, active, normals, uniforms, gens, metric):
         args = self.target.kernel_args
         sweeps = int(self.options.get("n_sweeps", 1))
+        E = cache["E"]
         for b in np.flatnonzero(active):
-            x = X[b].copy()
-            cache["E"][b] = K.gibbs_sweeps(*args[:-1], args[-1], self.target.diag, x,
-                                           float(betas[b]), sweeps, gens[b])
-            X[b] = x
+            # X[b] is a contiguous row: the kernel updates it in place
+            E[b] = K.gibbs_sweeps(*args, self.target.diag, X[b], float(E[b]), float(betas[b]),
+                                  sweeps, gens[b])
         return active.astype(float), {}
 
 
@@ -55,9 +55,8 @@ class MetropolisKernel(_SpinKernel):
         args = self.target.kernel_args
         sweeps = int(self.options.get("n_sweeps", 1))
         prob = np.zeros(X.shape[0])
+        E = cache["E"]
         for b in np.flatnonzero(active):
-            x = X[b].copy()
-            cache["E"][b], prob[b] = K.metropolis_sweeps(
-                *args, self.target.diag, x, float(betas[b]), float(eps[b]), sweeps, gens[b])
-            X[b] = x
+            E[b], prob[b] = K.metropolis_sweeps(*args, self.target.diag, X[b], float(E[b]),
+                                                float(betas[b]), float(eps[b]), sweeps, gens[b])
         return prob, {}
