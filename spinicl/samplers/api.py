@@ -402,6 +402,10 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
         if replica_energy is not None:
             replica_energy[good, :, k] = cache["E"].reshape(n_chains, R)[good]
 
+    fixed_scale = (beta / betas) ** kernel.beta_exponent  # betas without a schedule
+    if schedule is not None:
+        fixed_scale = np.ones(B)  # after annealing every walker is at β
+    frozen_eps = None
     last_save = time.monotonic()
     with progress_bar(total=total, desc=f"sample[{method}]", enabled=progress) as bar, \
             np.errstate(over="ignore", invalid="ignore"):
@@ -429,8 +433,16 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
                     betas = np.full(B, schedule[it])
                 elif schedule is not None:
                     betas = np.full(B, beta)
-                step_scale = (beta / betas) ** kernel.beta_exponent
-                eps = (da.step_size if (warm and adapting) else eps_frozen) * step_scale
+                if schedule is not None and warm:
+                    eps = (da.step_size if adapting else eps_frozen) * (
+                        (beta / betas) ** kernel.beta_exponent)
+                elif warm and adapting:
+                    eps = da.step_size * fixed_scale
+                else:
+                    # frozen: the same vector every iteration (recomputed only when it changes)
+                    if frozen_eps is None or frozen_eps[0] is not eps_frozen:
+                        frozen_eps = (eps_frozen, eps_frozen * fixed_scale)
+                    eps = frozen_eps[1]
                 previous = X.copy()
                 acc, info = kernel.step(X, cache, betas, eps, active,
                                         None if normals is None else normals[:, t],
