@@ -171,6 +171,12 @@ def test_interrupted_run_resumes_bitwise_identically(model, tmp_path, method, ex
     np.testing.assert_array_equal(again.draws, reference.draws)
 
 
+def test_checkpoint_needs_a_reproducible_seed(model, tmp_path):
+    for rng in (None, np.random.default_rng(0)):
+        with pytest.raises(ValueError, match="rng must be an int or a SeedSequence"):
+            sample(model, 3.0, n_draws=5, rng=rng, progress=False, checkpoint=tmp_path / "c.npz")
+
+
 def test_checkpoint_from_other_settings_is_refused(model, tmp_path):
     path = tmp_path / "run.npz"
     sample(model, 3.0, method="mala", n_draws=10, n_warmup=10, rng=1, progress=False,

@@ -205,6 +205,10 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
         raise ValueError(f"storing {n_chains}x{n_draws}x{n} draws needs "
                          f"{n_chains * n_draws * n * 8 / 1024**3:.1f} GiB: pass observables=[...] "
                          "to store only those, or keep_draws=True to insist")
+    if checkpoint is not None and (rng is None or isinstance(rng, np.random.Generator)):
+        raise ValueError("rng must be an int or a SeedSequence when checkpoint is given: a "
+                         "resumed run must regenerate the same seeds (None or a Generator "
+                         "gives new ones every call)")
     seed = as_seed_sequence(rng)
 
     if method == "exact":
