@@ -110,3 +110,16 @@ def test_sampler_matches_exact_gaussian(target, name, opts):
     assert s.draws.shape == (kwargs["n_chains"], 1000, model.n_spins)
     assert not s.diverged.any()
     _check_against(s.draws, s.observables["energy"], mu.mean, cov, mean_energy, rng=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["nuts", "gibbs"])
+def test_d20_boltzmann_measure(method):
+    # the benchmark's D = 20 target (441 spins, β = 100): routine, and exact within 5 MCSE
+    model = spinicl.SpinGlass.from_prompts(spinicl.sample_prompts(20, 40, 4000, rng=0), l2=1e-2)
+    beta = 100.0
+    s = spinicl.sample(model, beta, method=method, n_chains=4, n_draws=1000, n_warmup=500,
+                       thin=1 if method == "nuts" else 5, rng=0, progress=False)
+    mu = model.boltzmann(beta)
+    _check_against(s.draws, s.observables["energy"], mu.mean, mu.covariance,
+                   mu.internal_energy, rng=0)
