@@ -174,6 +174,21 @@ def test_non_converging_run_returns_a_message(model10):
     assert np.all(np.isfinite(res.mean))
 
 
+@pytest.mark.parametrize("variant", ["li2024", "tap"])
+def test_zero_self_couplings_raise_a_clear_error(variant):
+    # at l2 = 0 the dead spins have λ = 0: the measure is improper along them
+    model = SpinGlass.from_prompts(sample_prompts(3, 10, 50, rng=0), l2=0.0)
+    assert np.all(model.self_couplings[model.dead_spins] == 0)
+    with pytest.raises(ValueError, match="self_couplings must all be > 0.*l2 = 0"):
+        solve_tap(model, BETA, variant=variant)
+    with pytest.raises(ValueError, match="self_couplings must all be > 0"):
+        solve_li2024_batch(models=[model], beta=BETA)
+    with pytest.raises(ValueError, match="self_couplings must all be > 0"):
+        solve_bp(model, BETA)
+    # the direct solver still explains itself without raising
+    assert not solve(model, BETA, method="cholesky").converged
+
+
 def test_unstable_cavity_rolls_back_and_explains():
     # small P and λ0: the cavity variance map has no stable positive fixed point
     model = SpinGlass.from_prompts(sample_prompts(10, 50, 500, rng=0), l2=0.01,

@@ -63,7 +63,7 @@ def initial_state(model, beta: float, init, rng=None) -> tuple[np.ndarray, np.nd
     * an array m of shape (n,) (v = 1/(βλ)), or a pair (m, v).
     """
     n = model.n_spins
-    lam = np.asarray(model.self_couplings, dtype=float)
+    lam = check_self_couplings(model.self_couplings)
     naive_variance = 1.0 / (beta * lam)
     if isinstance(init, str):
         check_choice("init", init, _INITS)
@@ -153,6 +153,26 @@ def check_model(model):
     needed = ("fields", "self_couplings", "couplings", "n_spins", "hessian")
     if not all(hasattr(model, name) for name in needed):
         raise TypeError(f"model must be a spinicl.SpinGlass, got {type(model).__name__}")
+
+
+def check_self_couplings(self_couplings) -> np.ndarray:
+    """The self-couplings as floats, or a ValueError when one is <= 0.
+
+    λ_i is the diagonal of A, so λ_i <= 0 makes the Boltzmann measure improper and the cavity
+    precision βλ_i − V_i undefined. At l2 = 0 this is always the case: the dead spins (last
+    column of W) have no field, no couplings and λ = 0, a flat direction.
+    """
+    lam = np.asarray(self_couplings, dtype=float)
+    bad = ~(lam > 0)
+    if bad.any():
+        count = int(bad.sum())
+        raise ValueError(
+            f"self_couplings must all be > 0 for a cavity/message-passing solver; {count} of "
+            f"{lam.size} are <= 0 (min {float(np.nanmin(lam)):.3g}), so the Boltzmann measure is "
+            "improper along those spins. For a model from prompts this means l2 = 0 (the dead "
+            "spins have λ = 0): use l2 > 0, or solve(model, beta, method='cholesky') / "
+            "model.boltzmann(beta, pseudo_inverse=True) for the minimum-norm solution")
+    return lam
 
 
 def _sequential_update(code, couplings, fields, lam, beta, damping):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._progress import progress_bar
 from .._validation import as_seed_sequence, check_choice, check_finite_array, check_int
-from .amp import VARIANT_DEFAULTS, _check_common, check_model
+from .amp import VARIANT_DEFAULTS, _check_common, check_model, check_self_couplings
 from .driver import STATUS_NAMES
 from .equations import STATUS_CONVERGED, VARIANT_CODES, prepare_couplings, run_parallel_batch
 from .result import BatchSolverResult
@@ -133,6 +133,7 @@ def solve_li2024_batch(couplings=None, fields=None, self_couplings=None, beta: f
         beta, damping, max_iter, tol, divergence_factor)
     chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     B, n, h, lam, source = _inputs(models, couplings, fields, self_couplings)
+    lam = check_self_couplings(lam)
     if isinstance(init, str):
         check_choice("init", init, ("normal", "uninformed"))
         if init == "normal":

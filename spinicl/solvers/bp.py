@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .amp import _check_common, check_model, dense_couplings
+from .amp import _check_common, check_model, check_self_couplings, dense_couplings
 from .driver import iterate, status_message
 from .equations import STATUS_CONVERGED
 from .result import SolverResult
@@ -44,7 +44,7 @@ def solve_bp(model, beta: float, *, damping: float = 0.5, max_iter: int = 5000,
         beta, damping, max_iter, tol, divergence_factor)
     scaled_couplings = beta * dense_couplings(model)   # −Q off the diagonal
     squares = scaled_couplings**2
-    node_precision = beta * np.asarray(model.self_couplings, dtype=float)
+    node_precision = beta * check_self_couplings(model.self_couplings)
     node_info = beta * np.asarray(model.fields, dtype=float)
     n = node_info.size
 
