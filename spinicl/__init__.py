@@ -36,13 +36,21 @@ _LAZY = {
     "samplers": "spinicl.samplers",
     "solve": "spinicl.solvers",
     "solve_tap": "spinicl.solvers",
+    "solve_li2024_batch": "spinicl.solvers",
+    "SolverResult": "spinicl.solvers",
+    "BatchSolverResult": "spinicl.solvers",
     "solvers": "spinicl.solvers",
     "theory": "spinicl.theory",
     "train": "spinicl.training",
+    "TrainResult": "spinicl.training",
     "training": "spinicl.training",
     "sweep": "spinicl.sweep",
+    "run_sweep": "spinicl.sweep",
+    "SweepSpec": "spinicl.sweep",
+    "make_figure": "spinicl.figures",
     "concepts": "spinicl.concepts",
     "dual": "spinicl.dual",
+    "DualModel": "spinicl.dual",
 }
 
 __all__ = [

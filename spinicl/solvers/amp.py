@@ -51,6 +51,20 @@ def _check_common(beta, damping, max_iter, tol, divergence_factor):
     return beta, damping, max_iter, tol, divergence_factor
 
 
+def resolve_options(variant, beta, damping, max_iter, tol, init, divergence_factor):
+    """The variant's defaults for every option left as None, then validated."""
+    defaults = VARIANT_DEFAULTS[variant]
+    damping = defaults["damping"] if damping is None else damping
+    max_iter = defaults["max_iter"] if max_iter is None else max_iter
+    tol = defaults["tol"] if tol is None else tol
+    init = defaults["init"] if init is None else init
+    if divergence_factor is None:
+        divergence_factor = defaults["divergence_factor"]
+    beta, damping, max_iter, tol, divergence_factor = _check_common(
+        beta, damping, max_iter, tol, divergence_factor)
+    return beta, damping, max_iter, tol, init, divergence_factor
+
+
 def initial_state(model, beta: float, init, rng=None) -> tuple[np.ndarray, np.ndarray]:
     """The starting (m, v) of a cavity iteration.
 
@@ -265,15 +279,8 @@ def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None
     check_model(model)
     check_choice("variant", variant, tuple(VARIANT_DEFAULTS))
     check_choice("schedule", schedule, ("parallel", "sequential"))
-    defaults = VARIANT_DEFAULTS[variant]
-    damping = defaults["damping"] if damping is None else damping
-    max_iter = defaults["max_iter"] if max_iter is None else max_iter
-    tol = defaults["tol"] if tol is None else tol
-    init = defaults["init"] if init is None else init
-    if divergence_factor is None:
-        divergence_factor = defaults["divergence_factor"]
-    beta, damping, max_iter, tol, divergence_factor = _check_common(
-        beta, damping, max_iter, tol, divergence_factor)
+    beta, damping, max_iter, tol, init, divergence_factor = resolve_options(
+        variant, beta, damping, max_iter, tol, init, divergence_factor)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     operator = _resolve_operator(model, operator, schedule)

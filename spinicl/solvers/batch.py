@@ -11,7 +11,7 @@ import numpy as np
 
 from .._progress import progress_bar
 from .._validation import as_seed_sequence, check_choice, check_finite_array, check_int
-from .amp import VARIANT_DEFAULTS, _check_common, check_model, check_self_couplings
+from .amp import VARIANT_DEFAULTS, check_model, check_self_couplings, resolve_options
 from .driver import STATUS_NAMES
 from .equations import STATUS_CONVERGED, VARIANT_CODES, prepare_couplings, run_parallel_batch
 from .result import BatchSolverResult
@@ -122,15 +122,8 @@ def solve_li2024_batch(couplings=None, fields=None, self_couplings=None, beta: f
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
         raise ValueError(f"dtype must be float64 or float32, got {dtype}")
-    defaults = VARIANT_DEFAULTS[variant]
-    damping = defaults["damping"] if damping is None else damping
-    max_iter = defaults["max_iter"] if max_iter is None else max_iter
-    tol = defaults["tol"] if tol is None else tol
-    init = defaults["init"] if init is None else init
-    if divergence_factor is None:
-        divergence_factor = defaults["divergence_factor"]
-    beta, damping, max_iter, tol, divergence_factor = _check_common(
-        beta, damping, max_iter, tol, divergence_factor)
+    beta, damping, max_iter, tol, init, divergence_factor = resolve_options(
+        variant, beta, damping, max_iter, tol, init, divergence_factor)
     chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     B, n, h, lam, source = _inputs(models, couplings, fields, self_couplings)
     lam = check_self_couplings(lam)
