@@ -11,6 +11,23 @@ Conventions (Li, Bai & Huang 2024, arXiv:2408.02288, §1 of our reference notes)
 
 ``n_tasks=None`` draws a fresh task for every prompt (the paper's "single-instance" setting, task
 diversity = P); an integer k draws every prompt's task from a fixed pool of k tasks.
+
+Correlated tokens (the paper's Fig. S4 only). With ``token_correlation=c > 0`` the N+1 tokens of
+a prompt (query included) are mixed, before the labels are computed, by the Cholesky factor L of
+the (N+1)×(N+1) equicorrelation matrix R (1 on the diagonal, c off it). Writing the token block of
+a prompt as the D×(N+1) matrix X of i.i.d. entries:
+
+* ``correlation_construction="li2024"`` (default) copies the authors' code, X ← X L. The token
+  covariance is then LᵀL, **not** R (notes §7, quirk 7): the variance of token j is
+  Σ_i L_ij², from 1 + N c² for the first token down to L_NN² ≈ 1 − c for the query, and the
+  correlations are not c. :func:`token_covariance` gives the exact matrix.
+* ``correlation_construction="equicorrelated"``: X ← X Lᵀ, whose token covariance is exactly R
+  (every token has variance x_std², every pair correlation c).
+
+Either way each row of X (one input coordinate across tokens) is mixed, coordinates stay
+independent, and the labels are w·x/√D (li2024) or w·x (lu2024) of the mixed tokens. The mixing
+is deterministic, so the random stream is the same as for c = 0; with c = 0 nothing is mixed
+and the output is bit-identical to that of the plain sampler.
 """
 from __future__ import annotations
 
@@ -21,9 +38,11 @@ import numpy as np
 from ._validation import (as_generator, check_choice, check_finite_array, check_int,
                           check_real)
 
-__all__ = ["Prompts", "sample_prompts", "draw_tasks", "CONVENTIONS"]
+__all__ = ["Prompts", "sample_prompts", "draw_tasks", "token_mixing_matrix", "token_covariance",
+           "CONVENTIONS", "CORRELATION_CONSTRUCTIONS"]
 
 CONVENTIONS = ("li2024", "lu2024")
+CORRELATION_CONSTRUCTIONS = ("li2024", "equicorrelated")
 
 
 @dataclass(frozen=True)
@@ -34,10 +53,13 @@ class PromptSettings:
     task_std: float = 1.0
     label_noise: float = 0.0
     convention: str = "li2024"
+    token_correlation: float = 0.0
+    correlation_construction: str = "li2024"
 
     def as_dict(self) -> dict:
         return dict(x_std=self.x_std, task_std=self.task_std, label_noise=self.label_noise,
-                    convention=self.convention)
+                    convention=self.convention, token_correlation=self.token_correlation,
+                    correlation_construction=self.correlation_construction)
 
 
 @dataclass(eq=False)
@@ -116,8 +138,12 @@ class Prompts:
 
     def __repr__(self) -> str:
         div = "fresh tasks" if self.task_pool is None else f"pool of {self.n_tasks} tasks"
+        corr = ""
+        if self.settings.token_correlation > 0:
+            corr = (f", token_correlation={self.settings.token_correlation:g} "
+                    f"({self.settings.correlation_construction})")
         return (f"Prompts(P={self.n_prompts}, D={self.dim}, N={self.context_length}, {div}, "
-                f"convention={self.settings.convention!r})")
+                f"convention={self.settings.convention!r}{corr})")
 
     def __getitem__(self, index) -> "Prompts":
         """Select prompts (slice, integer array or boolean mask); keeps the pool."""
@@ -179,8 +205,102 @@ def draw_tasks(dim: int, n_tasks: int, *, task_std: float = 1.0, convention: str
     return task_std * w
 
 
+def _check_token_correlation(token_correlation, correlation_construction) -> float:
+    c = check_real("token_correlation", token_correlation)
+    if not 0.0 <= c < 1.0:
+        raise ValueError(f"token_correlation must lie in [0, 1), got {c}")
+    check_choice("correlation_construction", correlation_construction, CORRELATION_CONSTRUCTIONS)
+    return c
+
+
+def _equicorrelation_cholesky(n_tokens: int, c: float) -> np.ndarray:
+    """Lower Cholesky factor L of R = (1 − c) I + c 11ᵀ (n_tokens × n_tokens), R = L Lᵀ."""
+    R = np.full((n_tokens, n_tokens), c)
+    np.fill_diagonal(R, 1.0)
+    return np.linalg.cholesky(R)
+
+
+def token_mixing_matrix(n_tokens: int, token_correlation: float, *,
+                        correlation_construction: str = "li2024") -> np.ndarray:
+    """The matrix M that mixes a prompt's D×(N+1) token block as X ← X M.
+
+    Parameters
+    ----------
+    n_tokens : int
+        N+1, the number of tokens in a prompt (query included).
+    token_correlation : float in [0, 1)
+        c, the off-diagonal entry of the equicorrelation matrix R.
+    correlation_construction : {"li2024", "equicorrelated"}, optional
+        "li2024": M = L, the Cholesky factor of R (the authors' code; token covariance LᵀL).
+        "equicorrelated": M = Lᵀ (token covariance R).
+
+    Returns
+    -------
+    ndarray, shape (n_tokens, n_tokens)
+        The identity when c = 0.
+    """
+    n_tokens = check_int("n_tokens", n_tokens, minimum=1)
+    c = _check_token_correlation(token_correlation, correlation_construction)
+    L = _equicorrelation_cholesky(n_tokens, c)
+    return L if correlation_construction == "li2024" else L.T
+
+
+def token_covariance(n_tokens: int, token_correlation: float, *,
+                     correlation_construction: str = "li2024") -> np.ndarray:
+    """Covariance across tokens, Cov(x_{d,j}, x_{d,k}) / x_std², of correlated prompts.
+
+    MᵀM for the mixing matrix M of :func:`token_mixing_matrix`: LᵀL for "li2024" (not the
+    equicorrelation matrix R; see the module docstring) and exactly R for "equicorrelated".
+    Divide by D as well under ``convention="lu2024"``.
+
+    Parameters
+    ----------
+    n_tokens : int
+        N+1.
+    token_correlation : float in [0, 1)
+    correlation_construction : {"li2024", "equicorrelated"}, optional
+
+    Returns
+    -------
+    ndarray, shape (n_tokens, n_tokens)
+    """
+    M = token_mixing_matrix(n_tokens, token_correlation,
+                            correlation_construction=correlation_construction)
+    return M.T @ M
+
+
+def _mix_tokens(x: np.ndarray, c: float, construction: str) -> np.ndarray:
+    """X ← X M for every prompt, with x of shape (P, N+1, D) (x[p] is the transpose of X).
+
+    X M reads x ← Mᵀ x. The Cholesky factor L of the equicorrelation matrix has one value below
+    the diagonal in each column (L_ik = a_k for i > k; the Schur complements stay
+    equicorrelated), so both products are cumulative sums, O(P·N·D) instead of a dense
+    O(P·N²·D) product: (Lᵀx)_j = d_j x_j + a_j Σ_{i>j} x_i and (L x)_j = d_j x_j + Σ_{i<j} a_i x_i.
+    d and a are read off the factor computed by numpy (the same L as the authors' code).
+    """
+    n_tokens = x.shape[1]
+    L = _equicorrelation_cholesky(n_tokens, c)
+    d = np.diag(L)[None, :, None]
+    a = np.zeros(n_tokens)
+    a[:-1] = L[np.arange(1, n_tokens), np.arange(n_tokens - 1)]
+    a = a[None, :, None]
+    out = d * x
+    if construction == "li2024":      # X L: token j gets a_j times the sum of the later tokens
+        later = np.empty_like(x[:, 1:])                     # Σ_{i>j} x_i for j < N
+        np.cumsum(x[:, :0:-1], axis=1, out=later[:, ::-1])
+        later *= a[:, :-1]
+        out[:, :-1] += later
+    else:                             # X Lᵀ: token j gets Σ_{i<j} a_i x_i
+        earlier = a[:, :-1] * x[:, :-1]                     # Σ_{i<=j} a_i x_i for j < N
+        np.cumsum(earlier, axis=1, out=earlier)
+        out[:, 1:] += earlier
+    return out
+
+
 def sample_prompts(dim, context_length, n_prompts, *, n_tasks=None, x_std=1.0, task_std=1.0,
-                   label_noise=0.0, convention="li2024", task_pool=None, rng=None) -> Prompts:
+                   label_noise=0.0, convention="li2024", task_pool=None,
+                   token_correlation=0.0, correlation_construction="li2024",
+                   rng=None) -> Prompts:
     """Draw P in-context linear-regression prompts.
 
     Parameters
@@ -203,6 +323,14 @@ def sample_prompts(dim, context_length, n_prompts, *, n_tasks=None, x_std=1.0, t
         Label scaling; see the module docstring.
     task_pool : array of shape (k, D), optional
         Draw tasks from this given pool (used for in-distribution test sets).
+    token_correlation : float in [0, 1), optional
+        c, correlation strength between the N+1 tokens of a prompt (the paper's Fig. S4).
+        0 (default): independent tokens, no extra work and an unchanged random stream.
+    correlation_construction : {"li2024", "equicorrelated"}, optional
+        How the tokens are correlated when c > 0 (see the module docstring and
+        :func:`token_covariance`). "li2024" (default) copies the authors' X ← X L, whose token
+        covariance is LᵀL, not the equicorrelation matrix R; "equicorrelated" uses X ← X Lᵀ,
+        whose token covariance is exactly R.
     rng : None, int, SeedSequence or Generator, optional
         Source of randomness (SPEC 7).
 
@@ -218,6 +346,7 @@ def sample_prompts(dim, context_length, n_prompts, *, n_tasks=None, x_std=1.0, t
     task_std = check_real("task_std", task_std, minimum=0.0, strict_min=True)
     label_noise = check_real("label_noise", label_noise, minimum=0.0)
     check_choice("convention", convention, CONVENTIONS)
+    token_correlation = _check_token_correlation(token_correlation, correlation_construction)
     if task_pool is not None and n_tasks is not None:
         raise ValueError("give either n_tasks or task_pool, not both")
     rng = as_generator(rng)
@@ -237,6 +366,8 @@ def sample_prompts(dim, context_length, n_prompts, *, n_tasks=None, x_std=1.0, t
 
     scale = x_std if convention == "li2024" else x_std / np.sqrt(dim)
     x = scale * rng.standard_normal((n_prompts, context_length + 1, dim))
+    if token_correlation > 0:
+        x = _mix_tokens(x, token_correlation, correlation_construction)
     y = np.einsum("pnd,pd->pn", x, tasks)
     if convention == "li2024":
         y /= np.sqrt(dim)
@@ -249,6 +380,7 @@ def sample_prompts(dim, context_length, n_prompts, *, n_tasks=None, x_std=1.0, t
     targets = tokens[:, dim, -1].copy()
     tokens[:, dim, -1] = 0.0
     settings = PromptSettings(x_std=x_std, task_std=task_std, label_noise=label_noise,
-                              convention=convention)
+                              convention=convention, token_correlation=token_correlation,
+                              correlation_construction=correlation_construction)
     return Prompts(tokens=tokens, targets=targets, tasks=tasks, task_pool=task_pool,
                    task_index=task_index, settings=settings)
