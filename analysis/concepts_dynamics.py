@@ -1,22 +1,8 @@
 """Learning dynamics of the multi-concept ICL transformer (loss, 0-1 error, attention, MLP).
 
-    python analysis/concepts_dynamics.py [--quick] [--out DIR] [--seed N]
+    python analysis/concepts_dynamics.py [--quick] [--out DIR] [--seed S]
 """
-import argparse
-
-from spinicl.figures import make_figure
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short run (about 10 s)")
-    parser.add_argument("--out", default="figures/concepts_dynamics", help="output folder")
-    parser.add_argument("--seed", type=int, default=0, help="master seed")
-    args = parser.parse_args()
-    for path in make_figure("concepts-dynamics", args.out, quick=args.quick, rng=args.seed):
-        print(f"wrote {path}")
-
+from spinicl.figures import run_figure_script
 
 if __name__ == "__main__":
-    main()
+    run_figure_script("concepts-dynamics", __doc__)

@@ -1,12 +1,8 @@
-"""Regenerate the dual-generalization figure (Ren & Liu, reconstructed)."""
-import argparse
+"""Regenerate the dual-generalization figure (Ren & Liu, reconstructed).
 
-from spinicl.figures import make_figure
+    python analysis/dual_generalization.py [--quick] [--out DIR] [--seed S]
+"""
+from spinicl.figures import run_figure_script
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small, fast version")
-    parser.add_argument("--out", default="figures", help="output folder")
-    args = parser.parse_args()
-    for path in make_figure("dual-generalization", args.out, quick=args.quick):
-        print(f"wrote {path}")
+    run_figure_script("dual-generalization", __doc__)

@@ -3,16 +3,7 @@ directions (D=10, N=50, P=10 vs 1000).
 
     python analysis/fig3.py [--quick] [--out DIR] [--seed S]
 """
-import argparse
-
-from spinicl.figures import make_figure
+from spinicl.figures import run_figure_script
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small, fast version")
-    parser.add_argument("--out", default="figures/fig3", help="output folder")
-    parser.add_argument("--seed", type=int, default=0, help="master seed")
-    args = parser.parse_args()
-    for path in make_figure("fig3", args.out, quick=args.quick, rng=args.seed):
-        print(f"wrote {path}")
+    run_figure_script("fig3", __doc__)

@@ -1,15 +1,8 @@
 """Li et al. Fig. 4(a): contrast ratio of the AMP mean over (P, N) at D = 20 (a resumable sweep).
 
-    python analysis/fig4a.py [--quick] [--out DIR]
+    python analysis/fig4a.py [--quick] [--out DIR] [--seed S]
 """
-import argparse
-
-from spinicl.figures import make_figure
+from spinicl.figures import run_figure_script
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", default="figures/fig4a")
-    args = parser.parse_args()
-    for path in make_figure("fig4a", args.out, quick=args.quick):
-        print(f"wrote {path}")
+    run_figure_script("fig4a", __doc__)

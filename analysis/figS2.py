@@ -3,16 +3,7 @@ and larger N (D=20, P=1000).
 
     python analysis/figS2.py [--quick] [--out DIR] [--seed S]
 """
-import argparse
-
-from spinicl.figures import make_figure
+from spinicl.figures import run_figure_script
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small, fast version")
-    parser.add_argument("--out", default="figures/figS2", help="output folder")
-    parser.add_argument("--seed", type=int, default=0, help="master seed")
-    args = parser.parse_args()
-    for path in make_figure("figS2", args.out, quick=args.quick, rng=args.seed):
-        print(f"wrote {path}")
+    run_figure_script("figS2", __doc__)

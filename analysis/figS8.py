@@ -1,17 +1,8 @@
 """Li et al. Fig. S8: SLA, FLA, MHLA, softmax attention and a transformer block against N beside the spin glass (reduced size by default); resumable.
 
-    python analysis/figS8.py [--quick] [--out DIR] [--seed SEED]
+    python analysis/figS8.py [--quick] [--out DIR] [--seed S]
 """
-import argparse
-
-from spinicl.figures import make_figure
+from spinicl.figures import run_figure_script
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small version (well under a minute)")
-    parser.add_argument("--out", default="figures/figS8")
-    parser.add_argument("--seed", type=int, default=None, help="master seed (default: the figure's)")
-    args = parser.parse_args()
-    kwargs = {} if args.seed is None else {"rng": args.seed}
-    for path in make_figure("figS8", args.out, quick=args.quick, **kwargs):
-        print(f"wrote {path}")
+    run_figure_script("figS8", __doc__)

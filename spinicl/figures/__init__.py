@@ -11,7 +11,8 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["register_figure", "available_figures", "get_figure", "make_figure", "FigureSpec"]
+__all__ = ["register_figure", "available_figures", "get_figure", "make_figure", "FigureSpec",
+           "run_figure_script"]
 
 _REGISTRY: dict[str, "FigureSpec"] = {}
 _DISCOVERED = False
@@ -65,3 +66,34 @@ def make_figure(name: str, out_dir="figures", *, quick: bool = False, rng=0,
                 progress: bool = True):
     """Compute and draw figure ``name`` into ``out_dir``; returns the written paths."""
     return get_figure(name).make(out_dir, quick=quick, rng=rng, progress=progress)
+
+
+def run_figure_script(name: str, doc: str | None = None, argv=None) -> list:
+    """The command line of an ``analysis/`` script: draw figure ``name`` and list the files.
+
+    Parameters
+    ----------
+    name : str
+        A registered figure.
+    doc : str, optional
+        The script's docstring, shown by ``--help``.
+    argv : list of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+    """
+    import argparse
+
+    spec = get_figure(name)
+    parser = argparse.ArgumentParser(description=doc or spec.description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="small, fast version (the one CI runs)")
+    parser.add_argument("--out", default=f"figures/{name}",
+                        help=f"output folder (default: figures/{name})")
+    parser.add_argument("--seed", type=int, default=0, help="master seed (default: 0)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = parser.parse_args(argv)
+    paths = make_figure(name, args.out, quick=args.quick, rng=args.seed,
+                        progress=not args.no_progress)
+    for path in paths:
+        print(f"wrote {path}")
+    return paths
