@@ -3,6 +3,7 @@
 experiments:
   emergence       Fig. S1: trained merged/separate W across task diversity P/D² (D=20, N=100)
   memorisation    IDG/ICL errors vs task-pool size k with dMMSE and ridge baselines
+  memorisation-phase  memorisation -> ICL phase diagram over (k, P) with replica-theory contours
   dynamics        Fig. 2: Adam loss curves and W at P=10 vs P=1000, AMP marginals
   context-length  Fig. 4(b): test error vs N at P=10^4, D=20 (resumable; slow at full size)
   one-step-gd     von Oswald et al.: trained W = optimally scaled identity = one GD step
@@ -24,6 +25,7 @@ ORDER = 31
 EXPERIMENTS = {
     "emergence": "figS1",
     "memorisation": "memorisation",
+    "memorisation-phase": "memorisation-phase-diagram",
     "dynamics": "fig2",
     "context-length": "fig4b",
     "one-step-gd": "one-step-gd",

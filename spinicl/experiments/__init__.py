@@ -1,4 +1,16 @@
-"""Computations behind the figures: each returns a result object that can save and plot itself."""
+"""Computations behind the figures: each returns a result object that can save and plot itself.
+
+Exact-measure experiments (:class:`PhaseDiagram`) and the training experiments, whose
+:class:`ExperimentResult` holds named grid coordinates, observables and the run's parameters.
+"""
+from ._runs import ExperimentResult
+from .architectures import architecture_comparison
+from .dynamics import context_length_sweep, training_dynamics
+from .emergence import task_diversity_emergence
+from .memorisation import memorisation_phase_diagram, memorisation_to_icl
+from .one_step_gd import one_step_gd
 from .phase_diagram import PhaseDiagram, exact_phase_diagram
 
-__all__ = ["PhaseDiagram", "exact_phase_diagram"]
+__all__ = ["PhaseDiagram", "exact_phase_diagram", "ExperimentResult", "task_diversity_emergence",
+           "memorisation_to_icl", "memorisation_phase_diagram", "training_dynamics",
+           "context_length_sweep", "one_step_gd", "architecture_comparison"]

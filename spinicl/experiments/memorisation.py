@@ -20,6 +20,10 @@ The task-generalisation gap is g_task = e_ICL − e_IDG: large while the model m
 onto the one consistent task). Lu et al. (2025) predict the transition near k/D ≈ 1 for linear
 attention; Raventós et al. find it at k between 2¹¹ and 2¹⁵ for GPT-2-sized models at D = 8 (a
 qualitative reference only).
+
+:func:`memorisation_phase_diagram` maps the same transition over (k, P) with exact (closed-form)
+errors of the trained weights, the exact spin-glass minimiser A⁻¹h at λ0 = wd/2 of the same
+prompts, and the replica theory's e_ICL, e_IDG and g_task at κ = k/D (:mod:`spinicl.theory`).
 """
 from __future__ import annotations
 
@@ -27,12 +31,14 @@ import numpy as np
 
 from .._validation import as_seed_sequence, check_int, check_real
 from ..hamiltonian import SpinGlass
-from ..observables import test_error
-from ..prompts import sample_prompts
+from ..observables import population_test_error, test_error
+from ..prompts import Prompts, draw_tasks, sample_prompts
+from ..theory.finite_size import pool_test_error
 from ..training import equivalent_l2, make_model, train
 from ._runs import ExperimentResult, cell_generator, cell_seed, run_grid
 
-__all__ = ["memorisation_to_icl", "dmmse_predictions", "ridge_predictions", "DEFAULT_TASK_COUNTS"]
+__all__ = ["memorisation_to_icl", "memorisation_phase_diagram", "dmmse_predictions",
+           "ridge_predictions", "DEFAULT_TASK_COUNTS", "PHASE_TASK_COUNTS", "PHASE_PROMPT_RATIOS"]
 
 DEFAULT_TASK_COUNTS = tuple(int(2**e) for e in range(0, 15))
 
@@ -77,6 +83,16 @@ def ridge_predictions(prompts, label_noise: float, task_std: float = 1.0) -> np.
     G = np.einsum("pnd,pne->pde", Z, Z) + (label_noise / task_std) ** 2 * np.eye(prompts.dim)
     w = np.linalg.solve(G, np.einsum("pnd,pn->pd", Z, y)[..., None])[..., 0]
     return np.einsum("pd,pd->p", w, zq)
+
+
+def _exact_minimiser(prompts, weight_decay: float) -> np.ndarray:
+    """A⁻¹h at λ0 = wd/2: where full-batch coupled-decay training converges (``docs/training.md``).
+
+    With wd = 0 it is the minimum-norm mean on the non-flat subspace (the ridgeless limit).
+    """
+    l2 = equivalent_l2(weight_decay)
+    glass = SpinGlass.from_prompts(prompts, l2=l2)
+    return glass.boltzmann(1.0, pseudo_inverse=(l2 == 0)).mean_weights
 
 
 def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
@@ -162,9 +178,7 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
             out[f"ridge_{name}_error"] = np.mean((ridge_predictions(test, label_noise)
                                                   - test.targets) ** 2)
         if model in ("merged", "separate"):
-            l2 = equivalent_l2(weight_decay)
-            glass = SpinGlass.from_prompts(prompts, l2=l2)
-            W = glass.boltzmann(1.0, pseudo_inverse=(l2 == 0)).mean_weights
+            W = _exact_minimiser(prompts, weight_decay)
             out["exact_idg_error"] = test_error(W, idg)
             out["exact_icl_error"] = test_error(W, icl)
         return out
@@ -178,3 +192,221 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
                     progress=progress, desc="memorisation")
     return ExperimentResult("memorisation", {"n_tasks": counts, "repeat": np.arange(repeats)},
                             data, parameters)
+
+
+# ------------------------------------------------------------------ the (k, P) phase diagram
+#: Pool sizes k of the phase diagram (k = ∞ is added by ``include_fresh``).
+PHASE_TASK_COUNTS = tuple(int(2**e) for e in range(0, 11))
+#: τ = P/D² of the phase diagram (P = round(τ·D²)).
+PHASE_PROMPT_RATIOS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
+_PHASE_MODELS = ("merged", "separate")
+_BLOCK = 64          # prompts are drawn in blocks of this size, so P-cells nest
+
+
+def _nested_prompts(root, dim, context_length, n_prompts, n_tasks, repeat, label_noise):
+    """The first ``n_prompts`` prompts of repeat ``repeat`` at pool size ``n_tasks`` (0: fresh).
+
+    The pool is the first k rows of one task list per repeat (pools nest in k) and the prompts
+    are drawn in blocks keyed by (k, repeat, block) (sets nest in P), so a cell depends on its
+    own (k, P, repeat) only, never on the rest of the grid.
+    """
+    pool = None
+    if n_tasks:
+        pool = draw_tasks(dim, n_tasks, rng=cell_generator(root, 0, repeat))
+    blocks = [sample_prompts(dim, context_length, _BLOCK, task_pool=pool,
+                             label_noise=label_noise,
+                             rng=cell_generator(root, 1, n_tasks, repeat, b))
+              for b in range(-(-n_prompts // _BLOCK))]
+    joined = Prompts(tokens=np.concatenate([b.tokens for b in blocks]),
+                     targets=np.concatenate([b.targets for b in blocks]),
+                     tasks=np.concatenate([b.tasks for b in blocks]), task_pool=pool,
+                     task_index=(None if pool is None
+                                 else np.concatenate([b.task_index for b in blocks])),
+                     settings=blocks[0].settings)
+    return joined[:n_prompts]
+
+
+def _phase_theory(dim, context_length, counts, prompt_counts, label_noise, weight_decay):
+    """Replica theory (D → ∞, ground state) at every (k, P) cell: e_ICL, e_IDG, g_task."""
+    from .. import theory
+
+    pts = [theory.finite_size_parameters(dim, context_length, int(P), n_tasks=int(k) or None,
+                                         label_noise=label_noise,
+                                         l2=equivalent_l2(weight_decay))
+           for k in counts for P in prompt_counts]
+    shape = (len(counts), len(prompt_counts))
+    grid = {name: np.array([p[name] for p in pts], dtype=float).reshape(shape)
+            for name in ("alpha", "tau", "kappa", "noise", "l2")}
+    sweep = theory.sweep(**grid)
+    return {"theory_icl_error": sweep.icl_error, "theory_idg_error": sweep.idg_error,
+            "theory_task_gap": sweep.task_gap, "theory_converged": sweep.converged}
+
+
+def memorisation_phase_diagram(dim: int = 8, context_length: int = 16, *,
+                               task_counts=PHASE_TASK_COUNTS, include_fresh: bool = True,
+                               prompt_counts=None, prompt_ratios=PHASE_PROMPT_RATIOS,
+                               label_noise: float = 0.5, model: str = "merged",
+                               repeats: int = 10, lr: float = 0.05, steps: int = 3000,
+                               weight_decay: float = 0.02, n_test: int = 1000,
+                               theory: bool = True, rng=0, progress: bool = True,
+                               checkpoint=None) -> ExperimentResult:
+    """Memorisation → in-context learning over (task-pool size k, training prompts P).
+
+    For every cell (k, P, repeat) a linear-attention model is trained by full-batch Adam
+    (coupled weight decay, cosine schedule) on P prompts whose tasks come from a pool of k
+    Gaussian tasks (k = ∞: a fresh task per prompt), and its errors are computed **exactly**
+    (closed-form expectations over tokens and label noise, no Monte Carlo):
+
+    * e_IDG — on the tasks of the training pool (uniformly; for k = ∞ the P training tasks);
+    * e_ICL — on fresh tasks;
+    * g_task = e_ICL − e_IDG, the task-generalisation gap (≈ 0: in-context learning; large:
+      memorisation of the pool).
+
+    The same three are given for the exact spin-glass minimiser A⁻¹h of the same prompts at
+    λ0 = wd/2, where coupled-decay training converges (``docs/training.md``), and for the
+    replica-symmetric theory (:mod:`spinicl.theory`, D → ∞ at α = N/D, τ = P/D², κ = k/D,
+    ρ = σ², λ = D·λ0, ground state).
+
+    Cells nest: the pool at k is the first k tasks of one list per repeat and the prompts at P
+    are the first P of one stream per (k, repeat), both derived from (seed, k, repeat) alone,
+    so each cell depends only on its own (k, P, repeat) and the heat maps show systematic
+    trends rather than independent noise. Every repeat starts from the same initial weights
+    at every cell.
+
+    Parameters
+    ----------
+    dim, context_length : int
+        D and N (>= 1).
+    task_counts : sequence of int
+        Finite pool sizes k (>= 1, distinct).
+    include_fresh : bool
+        Add k = ∞ (a fresh task per prompt) as the last column, stored as ``n_tasks = 0``.
+    prompt_counts : sequence of int, optional
+        Training prompts P (>= 1, distinct). Default: round(τ·D²) for τ in ``prompt_ratios``.
+    prompt_ratios : sequence of float
+        τ = P/D² (> 0), used when ``prompt_counts`` is None.
+    label_noise : float
+        σ > 0 of the labels (the theory's ρ = σ²).
+    model : {"merged", "separate"}
+        Linear-attention model (both have a merged W whose errors have closed forms).
+    repeats : int
+        Independent repeats (pools, prompts, initialisations) per cell.
+    lr, steps, weight_decay : float, int, float
+        Full-batch Adam with coupled weight decay and a cosine schedule. ``weight_decay`` > 0
+        makes the minimiser unique below the interpolation threshold (with 0 the exact
+        reference is the minimum-norm mean, which Adam does not reach there).
+    n_test : int
+        Monte Carlo test prompts per cell for the network's own forward pass
+        (``icl_test_error``, ``idg_test_error``; a check of the closed forms); 0 skips them.
+    theory : bool
+        Add the replica theory's ``theory_icl_error``, ``theory_idg_error``,
+        ``theory_task_gap`` (identical across repeats).
+    rng : int, SeedSequence or Generator
+        Master seed (SPEC 7); every cell derives its generators from it and its (k, P, repeat).
+    progress : bool
+        Show a progress bar.
+    checkpoint : path, optional
+        Resume from / save to this file after every cell (needs a reproducible ``rng``).
+
+    Returns
+    -------
+    ExperimentResult
+        Grid (n_tasks, n_prompts, repeat) with ``n_tasks = 0`` for k = ∞; observables
+        ``icl_error``, ``idg_error``, ``task_gap`` (trained, exact expectations),
+        ``exact_icl_error``, ``exact_idg_error``, ``exact_task_gap`` (the minimiser A⁻¹h),
+        ``relative_distance`` ‖W − A⁻¹h‖/‖A⁻¹h‖, ``grad_norm`` (final ‖∇L + wd·θ‖),
+        ``train_loss``, the Monte Carlo ``icl_test_error``/``idg_test_error`` when
+        ``n_test`` > 0 and the theory's values when ``theory``.
+
+    Raises
+    ------
+    ValueError
+        For invalid settings, naming the parameter.
+    """
+    dim = check_int("dim", dim, minimum=1)
+    context_length = check_int("context_length", context_length, minimum=1)
+    if isinstance(task_counts, (str, bytes)) or not np.iterable(task_counts):
+        raise ValueError(f"task_counts must be a sequence of positive integers, got "
+                         f"{task_counts!r}")
+    counts = [check_int("task_counts", k, minimum=1) for k in task_counts]
+    if include_fresh:
+        counts.append(0)
+    if not counts:
+        raise ValueError("task_counts must not be empty (or set include_fresh=True)")
+    if len(set(counts)) != len(counts):
+        raise ValueError(f"task_counts must be distinct, got {list(task_counts)}")
+    counts = np.asarray(counts, dtype=np.int64)
+    if prompt_counts is None:
+        if isinstance(prompt_ratios, (str, bytes)) or not np.iterable(prompt_ratios):
+            raise ValueError(f"prompt_ratios must be a sequence of positive numbers, got "
+                             f"{prompt_ratios!r}")
+        ratios = [check_real("prompt_ratios", t, minimum=0.0, strict_min=True)
+                  for t in prompt_ratios]
+        prompt_counts = [max(1, int(round(t * dim * dim))) for t in ratios]
+    elif isinstance(prompt_counts, (str, bytes)) or not np.iterable(prompt_counts):
+        raise ValueError(f"prompt_counts must be a sequence of positive integers, got "
+                         f"{prompt_counts!r}")
+    prompts_axis = [check_int("prompt_counts", P, minimum=1) for P in prompt_counts]
+    if not prompts_axis:
+        raise ValueError("prompt_counts must not be empty")
+    if len(set(prompts_axis)) != len(prompts_axis):
+        raise ValueError(f"prompt_counts must be distinct, got {prompts_axis} (at D = {dim}, "
+                         "some prompt_ratios round to the same P)")
+    prompts_axis = np.asarray(prompts_axis, dtype=np.int64)
+    label_noise = check_real("label_noise", label_noise, minimum=0.0, strict_min=True)
+    if model not in _PHASE_MODELS:
+        raise ValueError(f"model must be one of {_PHASE_MODELS} (linear attention with a merged "
+                         f"W), got {model!r}")
+    repeats = check_int("repeats", repeats, minimum=1)
+    lr = check_real("lr", lr, minimum=0.0, strict_min=True)
+    steps = check_int("steps", steps, minimum=1)
+    weight_decay = check_real("weight_decay", weight_decay, minimum=0.0)
+    n_test = check_int("n_test", n_test, minimum=0)
+    if checkpoint is not None and rng is None:
+        raise ValueError("rng=None draws a new seed on every call, so a checkpoint could never be "
+                         "resumed; pass an int or a SeedSequence as rng")
+    root = as_seed_sequence(rng)
+    theory_values = (_phase_theory(dim, context_length, counts, prompts_axis, label_noise,
+                                   weight_decay) if theory else {})
+
+    def compute(index):
+        i, j, r = index
+        k, P = int(counts[i]), int(prompts_axis[j])
+        prompts = _nested_prompts(root, dim, context_length, P, k, r, label_noise)
+        pool = prompts.task_pool if k else prompts.tasks
+        net = make_model(model, dim, rng=cell_generator(root, 3, r))
+        res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
+                    schedule="cosine", rng=cell_seed(root, 4, k, P, r), eval_every=steps,
+                    progress=False)
+        W = res.weights
+        W_exact = _exact_minimiser(prompts, weight_decay)
+        out = {}
+        for prefix, w in (("", W), ("exact_", W_exact)):
+            icl = population_test_error(w, context_length, label_noise=label_noise)
+            idg = pool_test_error(w, pool, context_length, label_noise=label_noise)
+            out.update({f"{prefix}icl_error": icl, f"{prefix}idg_error": idg,
+                        f"{prefix}task_gap": icl - idg})
+        out["relative_distance"] = (np.linalg.norm(W - W_exact)
+                                    / max(np.linalg.norm(W_exact), np.finfo(float).tiny))
+        out["grad_norm"] = res.final_grad_norm
+        out["train_loss"] = res.train_loss
+        if n_test:
+            test_rng = cell_generator(root, 2, k, P, r)
+            out["idg_test_error"] = net.loss(prompts.pool_test(n_test, rng=test_rng))
+            out["icl_test_error"] = net.loss(prompts.fresh_test(n_test, rng=test_rng))
+        for name, values in theory_values.items():
+            out[name] = float(values[i, j])
+        return out
+
+    parameters = dict(dim=dim, context_length=context_length, task_counts=counts.tolist(),
+                      prompt_counts=prompts_axis.tolist(), label_noise=label_noise, model=model,
+                      repeats=repeats, lr=lr, steps=steps, weight_decay=weight_decay,
+                      equivalent_l2=equivalent_l2(weight_decay), n_test=n_test,
+                      theory=bool(theory), optimizer="adam", schedule="cosine",
+                      prompt_block=_BLOCK, seed=[repr(root.entropy), list(root.spawn_key)])
+    data = run_grid((counts.size, prompts_axis.size, repeats), compute, checkpoint=checkpoint,
+                    config=parameters, progress=progress, desc="memorisation phase diagram")
+    return ExperimentResult("memorisation_phase_diagram",
+                            {"n_tasks": counts, "n_prompts": prompts_axis,
+                             "repeat": np.arange(repeats)}, data, parameters)

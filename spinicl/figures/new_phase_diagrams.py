@@ -5,7 +5,7 @@
 * ``thermal-phase-diagram``: the thermal contrast ratio ⟨cos∠(W, I)⟩_β over (P/D², β) from an
   MCMC sampler (HMC with mass-matrix adaptation), checked cell by cell against exact draws.
 * ``memorisation-phase-diagram``: lives with the training experiments
-  (:mod:`spinicl.figures.training_figures`) when that module provides it.
+  (:mod:`spinicl.figures.training_memorisation_phase`).
 
 Each runs as a resumable sweep under ``<out>/<name>-sweep``.
 """
