@@ -1,0 +1,114 @@
+"""Fig. S4 (correlated tokens): the quick run's content, checked against the physics."""
+import json
+
+import numpy as np
+import pytest
+
+from spinicl._io import load_npz
+from spinicl.experiments._runs import ExperimentResult
+from spinicl.experiments.correlated_tokens import correlated_tokens_sweep
+from spinicl.figures import available_figures, make_figure
+from spinicl.figures.paper_figS4 import QUICK_OPTIONS, make
+from spinicl.prompts import token_covariance
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figS4")
+    paths = make_figure("figS4", out, quick=True, rng=0, progress=False)
+    assert sorted(p.suffix for p in paths) == [".json", ".npz", ".png"]
+    png = next(p for p in paths if p.suffix == ".png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
+    data = load_npz(out / "figS4.npz")
+    record = json.loads((out / "figS4.json").read_text())
+    return out, data, record
+
+
+def test_figS4_is_registered():
+    assert "figS4" in available_figures() and available_figures()["figS4"].description
+
+
+def test_quick_run_shapes_and_finite_data(quick):
+    out, data, record = quick
+    n_c, repeats = len(QUICK_OPTIONS["correlations"]), QUICK_OPTIONS["repeats"]
+    np.testing.assert_allclose(data["coord/token_correlation"], QUICK_OPTIONS["correlations"])
+    for name in ("sgd_test_error", "exact_test_error", "exact_amp_l2_test_error",
+                 "null_test_error", "train_loss", "sgd_contrast_ratio", "sgd_exact_distance",
+                 "amp_converged", "amp_error", "amp_n_iter"):
+        assert data[f"data/{name}"].shape == (n_c, repeats), name
+        assert np.all(np.isfinite(data[f"data/{name}"])), name
+    # AMP is NaN exactly where its final error exceeded 5e-6 (the authors' rule) ...
+    ok = data["data/amp_converged"] == 1
+    np.testing.assert_array_equal(np.isfinite(data["data/amp_test_error"]), ok)
+    np.testing.assert_array_equal(ok, data["data/amp_error"] <= 5e-6)
+    assert np.all(data["data/amp_n_iter"] <= 200)
+    assert ok[0].all()                # ... and converges at weak correlation even at this size
+    # the result reloads as an ExperimentResult
+    result = ExperimentResult.load(out / "figS4.npz")
+    assert list(result.coords) == ["token_correlation", "repeat"]
+    assert result.parameters["quick"] is True and result.parameters["steps"] == 400
+
+
+def test_training_reaches_the_exact_minimiser_and_amp_is_close_where_converged(quick):
+    _, data, _ = quick
+    sgd, exact = data["data/sgd_test_error"], data["data/exact_test_error"]
+    # full-batch Adam with coupled decay converges to A^-1 h at lambda0 = wd/2
+    assert np.all(data["data/sgd_exact_distance"] < 0.01)
+    np.testing.assert_allclose(sgd, exact, rtol=0.01)
+    # the li2024 AMP lands near the exact mean at its own lambda0; its bias (missing Onsager
+    # numerator term, notes §4.1) moves the test error by a few per cent here
+    amp, ref = data["data/amp_test_error"], data["data/exact_amp_l2_test_error"]
+    ok = np.isfinite(amp)
+    assert np.all(np.abs(amp[ok] - ref[ok]) < 0.2 * ref[ok])
+    assert np.all(data["data/amp_exact_distance"][ok] < 0.5)
+    assert np.all(np.abs(amp[ok] - sgd[ok]) < 0.2 * sgd[ok])
+
+
+def test_test_prompts_carry_the_correlation_and_the_curve_rises_then_falls(quick):
+    _, data, record = quick
+    D, N = QUICK_OPTIONS["dim"], QUICK_OPTIONS["context_length"]
+    n = QUICK_OPTIONS["n_test"] * QUICK_OPTIONS["repeats"]
+    # E[y_query^2] = Var(query token) under L^T L; y = w.x/sqrt(D) has E y^4 = 3(1 + 2/D) sigma^4
+    se = np.sqrt((3 * (1 + 2 / D) - 1) / n)
+    for c, null in zip(data["coord/token_correlation"], data["data/null_test_error"].mean(1)):
+        expected = token_covariance(N + 1, c)[-1, -1]
+        assert abs(null / expected - 1) < 5 * se, c
+    numbers = record["numbers"]
+    assert numbers["rises_then_falls"] is True
+    assert 0.05 < numbers["peak_c"] < 0.95
+    sgd = np.asarray(numbers["sgd_mean"])
+    assert sgd[0] < sgd.max() and sgd[-1] < sgd.max()
+
+
+def test_caption_states_settings_and_the_quirk(quick):
+    _, data, record = quick
+    caption = record["caption"]
+    assert record["parameters"]["correlation_construction"] == "li2024"
+    assert "Quirk 7" in caption and "L^T L, not R" in caption and "NOT" in caption
+    for piece in ("D=5", "N=20", "P_train=1000", "5e-06", "2 repeats", "lr 0.01"):
+        assert piece in caption, piece
+    assert record["kind"] == "correlated_tokens" and "spinicl" in record["versions"]
+    # panel (c) data: first token 1 + N c^2, the li2024 token variances
+    c = data["shown_correlations"]
+    np.testing.assert_allclose(data["token_variance"][:, 0], 1 + QUICK_OPTIONS["context_length"]
+                               * c ** 2)
+
+
+def test_equicorrelated_option(tmp_path):
+    paths = make(tmp_path, quick=True, rng=1, progress=False, repeats=1, correlations=(0.3, 0.6),
+                 correlation_construction="equicorrelated", steps=100)
+    record = json.loads(next(p for p in paths if p.suffix == ".json").read_text())
+    data = load_npz(next(p for p in paths if p.suffix == ".npz"))
+    assert record["parameters"]["correlation_construction"] == "equicorrelated"
+    assert "exactly equicorrelated" in record["caption"]
+    np.testing.assert_allclose(data["token_variance"], 1.0)
+    assert np.all(np.isfinite(data["data/sgd_test_error"]))
+    assert not (tmp_path / ".figS4.checkpoint.npz").exists()
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="correlations"):
+        correlated_tokens_sweep(3, correlations=(0.5, 1.0), progress=False)
+    with pytest.raises(ValueError, match="correlation_construction"):
+        correlated_tokens_sweep(3, correlations=(0.5,), correlation_construction="LLT",
+                                progress=False)
