@@ -99,14 +99,14 @@ def plot_correlated_tokens(result, path=None, *, caption: str | None = None, sho
             ax.plot(cs, _nanmean(result["amp_test_error"]), color="C1", marker="x", ls="",
                     ms=6, label=rf"li2024 AMP, $\lambda_0={p['amp_l2']:g}$ "
                                 rf"({int(ok.sum())}/{ok.size * result['amp_test_error'].shape[1]}"
-                                " runs converged)")
+                                " runs kept)")
         ax.plot(cs, result["exact_test_error"].mean(axis=1), color="0.2", ls="--", lw=1.0,
                 label=r"exact $A^{-1}h$, $\lambda_0=\mathrm{wd}/2$")
         ax.plot(cs, null, color="0.55", ls=":", lw=1.2,
                 label=r"$W=0$: mean squared target")
         ax.set_xlabel("token correlation parameter $c$")
         ax.set_ylabel("test error on fresh tasks")
-        ax.legend(frameon=False, fontsize=6.3)
+        ax.legend(frameon=False, fontsize=6.3, loc="best")
         ax.set_title(rf"$D={D}$, $N={N}$, $P={p['n_prompts']}$, {p['repeats']} repeats",
                      fontsize=8)
         panel_label(ax, "a")
@@ -129,11 +129,15 @@ def plot_correlated_tokens(result, path=None, *, caption: str | None = None, sho
         ax = axes[2]
         shown = _shown_correlations(cs) if shown is None else shown
         colours = plt.cm.viridis(np.linspace(0.05, 0.85, len(shown)))
+        low, high = 1.0, 1.0
         for c, colour in zip(shown, colours):
             var = np.diag(token_covariance(N + 1, c, correlation_construction=construction))
+            low, high = min(low, var.min()), max(high, var.max())
             ax.plot(np.arange(1, N + 2), var, color=colour, lw=1.1, label=rf"$c={c:.2f}$")
         ax.axhline(1.0, color="0.4", ls="--", lw=0.8)
         ax.set_yscale("log")
+        # equicorrelated variances are 1 up to rounding: keep the axis from zooming into it
+        ax.set_ylim(min(0.5, 0.7 * low), max(2.0, 1.4 * high))
         ax.set_xlabel(r"token position $j$ (query $= N+1$)")
         ax.set_ylabel(r"Var$(x_{d,j})$")
         ax.set_title(f"token variances, {construction!r} construction", fontsize=8)
