@@ -1,4 +1,5 @@
-"""Li et al. Fig. 2: Adam loss curves and trained W at P = 10 vs P = 1000 (D = 10, N = 100), beside the AMP marginals.
+"""Li et al. Fig. 2: Adam loss curves and trained W at P = 10 vs P = 1000 (D = 10, N = 100), beside
+the AMP marginals.
 
     python analysis/fig2.py [--quick] [--out DIR] [--seed S]
 """

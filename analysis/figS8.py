@@ -1,4 +1,5 @@
-"""Li et al. Fig. S8: SLA, FLA, MHLA, softmax attention and a transformer block against N beside the spin glass (reduced size by default); resumable.
+"""Li et al. Fig. S8: SLA, FLA, MHLA, softmax attention and a transformer block against N beside
+the spin glass (reduced size by default); resumable.
 
     python analysis/figS8.py [--quick] [--out DIR] [--seed S]
 """

@@ -1,4 +1,5 @@
-"""Memorisation -> ICL with a finite task pool: IDG/ICL errors vs k with the dMMSE and ridge Bayes baselines.
+"""Memorisation -> ICL with a finite task pool: IDG/ICL errors vs k with the dMMSE and ridge Bayes
+baselines.
 
     python analysis/memorisation.py [--quick] [--out DIR] [--seed S]
 """

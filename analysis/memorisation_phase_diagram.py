@@ -1,4 +1,5 @@
-"""Memorisation -> ICL phase diagram over (task-pool size k, prompts P) from training, with replica-theory contours.
+"""Memorisation -> ICL phase diagram over (task-pool size k, prompts P) from training, with
+replica-theory contours.
 
     python analysis/memorisation_phase_diagram.py [--quick] [--out DIR] [--seed S]
 """

@@ -1,4 +1,5 @@
-"""von Oswald et al.: the trained merged W equals the optimally scaled identity, i.e. one step of GD (D = 10, N = 10).
+"""von Oswald et al.: the trained merged W equals the optimally scaled identity, i.e. one step of
+GD (D = 10, N = 10).
 
     python analysis/one_step_gd.py [--quick] [--out DIR] [--seed S]
 """

@@ -220,7 +220,6 @@ def bench_numpyro(model, beta, rates, quick):
         import jax
         import jax.numpy as jnp
         import numpyro
-        import numpyro.distributions as dist
         from numpyro.infer import MCMC, NUTS
     except ImportError:
         print("\nnumpyro is not installed: its NUTS column is skipped (optional).")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from spinicl._io import load_npz
-from spinicl.figures import available_figures, make_figure
+from spinicl.figures import available_figures
 
 NAMES = ["dual-equivalence", "dual-heatmaps", "dual-mse-mae", "dual-generalization",
          "dual-modifications"]

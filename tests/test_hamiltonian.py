@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-import spinicl
 from spinicl import SpinGlass, features, sample_prompts
 
 

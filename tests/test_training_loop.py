@@ -192,7 +192,7 @@ def test_quadratic_and_feature_training_agree(big_p):
 
 
 def test_optimizer_instance_and_adamw(big_p):
-    from spinicl.training import SGD, AdamW
+    from spinicl.training import SGD
 
     opt = SGD(0.05, momentum=0.9)
     result = train(MergedLinearAttention(3, rng=0), big_p, optimizer=opt, steps=30, rng=0,

@@ -16,8 +16,18 @@ import numpy as np
 from .._checkpoint import config_fingerprint, load_checkpoint, save_checkpoint
 from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
 from .._progress import progress_bar
+from .._validation import check_int, check_real
 
 __all__ = ["ExperimentResult", "run_grid", "cell_generator"]
+
+
+def check_training_options(*, lr, steps, weight_decay, n_test, repeats):
+    """The options every training experiment shares, validated: (lr, steps, wd, n_test, repeats)."""
+    return (check_real("lr", lr, minimum=0.0, strict_min=True),
+            check_int("steps", steps, minimum=1),
+            check_real("weight_decay", weight_decay, minimum=0.0),
+            check_int("n_test", n_test, minimum=1),
+            check_int("repeats", repeats, minimum=1))
 
 
 def cell_generator(root: np.random.SeedSequence, *key) -> np.random.Generator:

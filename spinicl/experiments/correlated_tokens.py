@@ -24,7 +24,8 @@ from ..hamiltonian import SpinGlass
 from ..observables import contrast_ratio, test_error
 from ..prompts import CORRELATION_CONSTRUCTIONS, sample_prompts
 from ..training import equivalent_l2, make_model, train
-from ._runs import ExperimentResult, cell_generator, cell_seed, run_grid
+from ._runs import (ExperimentResult, cell_generator, cell_seed, check_training_options,
+                    run_grid)
 
 __all__ = ["correlated_tokens_sweep", "FIGS4_CORRELATIONS"]
 
@@ -116,11 +117,8 @@ def correlated_tokens_sweep(dim: int = 20, *, correlations=FIGS4_CORRELATIONS,
     n_prompts = check_int("n_prompts", n_prompts, minimum=1)
     check_choice("correlation_construction", correlation_construction, CORRELATION_CONSTRUCTIONS)
     make_model(model, 1)
-    lr = check_real("lr", lr, minimum=0.0, strict_min=True)
-    steps = check_int("steps", steps, minimum=1)
-    weight_decay = check_real("weight_decay", weight_decay, minimum=0.0)
-    n_test = check_int("n_test", n_test, minimum=1)
-    repeats = check_int("repeats", repeats, minimum=1)
+    lr, steps, weight_decay, n_test, repeats = check_training_options(
+        lr=lr, steps=steps, weight_decay=weight_decay, n_test=n_test, repeats=repeats)
     amp_l2 = check_real("amp_l2", amp_l2, minimum=0.0, strict_min=True)
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)
     amp_max_iter = check_int("amp_max_iter", amp_max_iter, minimum=1)

@@ -21,8 +21,9 @@ from ..hamiltonian import SpinGlass
 from ..observables import (contrast_ratio, population_error, population_gain,
                            population_test_error, test_error)
 from ..prompts import sample_prompts
-from ..training import MergedLinearAttention, equivalent_l2, make_model, train
-from ._runs import ExperimentResult, cell_generator, cell_seed, run_grid
+from ..training import equivalent_l2, make_model, train
+from ._runs import (ExperimentResult, cell_generator, cell_seed, check_training_options,
+                    run_grid)
 
 __all__ = ["training_dynamics", "context_length_sweep", "FIG4B_REFERENCE"]
 
@@ -130,11 +131,8 @@ def context_length_sweep(dim: int = 20, *, context_lengths=tuple(range(20, 201, 
     Ns = Ns.astype(np.int64)
     n_prompts = check_int("n_prompts", n_prompts, minimum=1)
     make_model(model, 1)
-    lr = check_real("lr", lr, minimum=0.0, strict_min=True)
-    steps = check_int("steps", steps, minimum=1)
-    weight_decay = check_real("weight_decay", weight_decay, minimum=0.0)
-    n_test = check_int("n_test", n_test, minimum=1)
-    repeats = check_int("repeats", repeats, minimum=1)
+    lr, steps, weight_decay, n_test, repeats = check_training_options(
+        lr=lr, steps=steps, weight_decay=weight_decay, n_test=n_test, repeats=repeats)
     amp_l2 = check_real("amp_l2", amp_l2, minimum=0.0, strict_min=True)
     root = as_seed_sequence(rng)
     l2 = equivalent_l2(weight_decay)

@@ -26,7 +26,8 @@ from ..hamiltonian import SpinGlass
 from ..observables import contrast_ratio, interpolation_threshold, test_error
 from ..prompts import sample_prompts
 from ..training import make_model, train
-from ._runs import ExperimentResult, cell_generator, cell_seed, run_grid
+from ._runs import (ExperimentResult, cell_generator, cell_seed, check_training_options,
+                    run_grid)
 
 __all__ = ["task_diversity_emergence", "S1_PROMPT_RATIOS"]
 
@@ -99,11 +100,8 @@ def task_diversity_emergence(dim: int = 20, context_length: int = 100, *,
     models = tuple(models)
     for name in models:
         make_model(name, 1)  # fail fast on unknown names
-    repeats = check_int("repeats", repeats, minimum=1)
-    lr = check_real("lr", lr, minimum=0.0, strict_min=True)
-    steps = check_int("steps", steps, minimum=1)
-    weight_decay = check_real("weight_decay", weight_decay, minimum=0.0)
-    n_test = check_int("n_test", n_test, minimum=1)
+    lr, steps, weight_decay, n_test, repeats = check_training_options(
+        lr=lr, steps=steps, weight_decay=weight_decay, n_test=n_test, repeats=repeats)
     l2 = check_real("l2", l2, minimum=0.0)
     solver_l2 = check_real("solver_l2", solver_l2, minimum=0.0, strict_min=True)
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)

@@ -35,7 +35,8 @@ from ..observables import population_test_error, test_error
 from ..prompts import Prompts, draw_tasks, sample_prompts
 from ..theory.finite_size import pool_test_error
 from ..training import equivalent_l2, make_model, train
-from ._runs import ExperimentResult, cell_generator, cell_seed, run_grid
+from ._runs import (ExperimentResult, cell_generator, cell_seed, check_training_options,
+                    run_grid)
 
 __all__ = ["memorisation_to_icl", "memorisation_phase_diagram", "dmmse_predictions",
            "ridge_predictions", "DEFAULT_TASK_COUNTS", "PHASE_TASK_COUNTS", "PHASE_PROMPT_RATIOS"]
@@ -125,7 +126,8 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
         fresh prompts whose tasks come from the pool; ``n_prompts`` then only sets the size of
         the reference set on which the training loss is reported and the exact minimiser is
         computed.
-    rng, progress, checkpoint : as in :func:`~spinicl.experiments.emergence.task_diversity_emergence`.
+    rng, progress, checkpoint
+        As in :func:`~spinicl.experiments.emergence.task_diversity_emergence`.
 
     Returns
     -------
@@ -147,11 +149,8 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
                           else 16 * dim * (dim + 1), minimum=1)
     label_noise = check_real("label_noise", label_noise, minimum=0.0, strict_min=True)
     make_model(model, 1)
-    repeats = check_int("repeats", repeats, minimum=1)
-    lr = check_real("lr", lr, minimum=0.0, strict_min=True)
-    steps = check_int("steps", steps, minimum=1)
-    weight_decay = check_real("weight_decay", weight_decay, minimum=0.0)
-    n_test = check_int("n_test", n_test, minimum=1)
+    lr, steps, weight_decay, n_test, repeats = check_training_options(
+        lr=lr, steps=steps, weight_decay=weight_decay, n_test=n_test, repeats=repeats)
     online_batch = check_int("online_batch", online_batch, minimum=1, allow_none=True)
     root = as_seed_sequence(rng)
 

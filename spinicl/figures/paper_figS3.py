@@ -158,8 +158,8 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
             f"Li et al. Fig. S3 regenerated: synthetic disorder SpinGlass.random({dim}) (Fig. 1 "
             f"guide Gaussians, symmetric J, self-couplings 1), beta={beta:g}, AMP damping 0.9, "
             f"at most 100 iterations from a random start. " + solver_text
-            + f"Paper (asymmetric J, no dead spins): diagonal 0.32-0.54, off-diagonal <= 0.17, "
-              f"v 0.0216-0.0247.")
+            + "Paper (asymmetric J, no dead spins): diagonal 0.32-0.54, off-diagonal <= 0.17, "
+              "v 0.0216-0.0247.")
         add_caption(fig, caption, y=-0.01)
         return write_outputs(out_dir, "figS3", arrays=arrays, parameters=parameters,
                              caption=caption, fig=fig, numbers=numbers)
