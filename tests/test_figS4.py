@@ -112,3 +112,12 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="correlation_construction"):
         correlated_tokens_sweep(3, correlations=(0.5,), correlation_construction="LLT",
                                 progress=False)
+
+
+def test_cli_entry(tmp_path):
+    from spinicl.cli import main
+
+    rc = main(["train-experiment", "correlated-tokens", "--quick", "--quiet", "--out",
+               str(tmp_path / "s4"), "--set", "correlations=(0.2, 0.8)", "--set", "repeats=1",
+               "--set", "steps=50"])
+    assert rc == 0 and (tmp_path / "s4" / "figS4.png").exists()

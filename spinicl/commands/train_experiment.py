@@ -8,6 +8,7 @@ experiments:
   context-length  Fig. 4(b): test error vs N at P=10^4, D=20 (resumable; slow at full size)
   one-step-gd     von Oswald et al.: trained W = optimally scaled identity = one GD step
   architectures   Fig. S8: merged, separate, FLA, MHLA, softmax attention and transformer vs N
+  correlated-tokens  Fig. S4: test error vs token correlation c beside li2024 AMP and A^-1 h
 
 examples:
   spinicl train-experiment emergence --quick
@@ -30,6 +31,7 @@ EXPERIMENTS = {
     "context-length": "fig4b",
     "one-step-gd": "one-step-gd",
     "architectures": "figS8",
+    "correlated-tokens": "figS4",
 }
 
 

@@ -5,6 +5,7 @@ Exact-measure experiments (:class:`PhaseDiagram`) and the training experiments, 
 """
 from ._runs import ExperimentResult
 from .architectures import architecture_comparison
+from .correlated_tokens import correlated_tokens_sweep
 from .dynamics import context_length_sweep, training_dynamics
 from .emergence import task_diversity_emergence
 from .memorisation import memorisation_phase_diagram, memorisation_to_icl
@@ -13,4 +14,5 @@ from .phase_diagram import PhaseDiagram, exact_phase_diagram
 
 __all__ = ["PhaseDiagram", "exact_phase_diagram", "ExperimentResult", "task_diversity_emergence",
            "memorisation_to_icl", "memorisation_phase_diagram", "training_dynamics",
-           "context_length_sweep", "one_step_gd", "architecture_comparison"]
+           "context_length_sweep", "one_step_gd", "architecture_comparison",
+           "correlated_tokens_sweep"]
