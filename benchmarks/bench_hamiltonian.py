@@ -52,8 +52,8 @@ def bench_build(quick):
     t_ours = best_time(lambda: ours_builder(prompts, 0.01), repeat=3)
     print_table(f"Building (J, h, lambda) at D={D}, P={P} (n={(D + 1) ** 2} spins)",
                 ["method", "time [s]", "speed-up"],
-                [["per-prompt s s^T loop", t_loop, 1.0], ["SpinGlass.from_prompts", t_ours,
-                                                         t_loop / t_ours]])
+                [["per-prompt s s^T loop", t_loop, 1.0],
+                 ["SpinGlass.from_prompts", t_ours, t_loop / t_ours]])
     return t_loop / t_ours
 
 

@@ -249,8 +249,7 @@ def bench_numpyro(model, beta, rates, quick):
     ours = rates["nuts (diag metric)"]
     print_table("Against numpyro NUTS (diagonal mass, JIT; sampling timed, compile and "
                 "warm-up excluded on both sides)", ["sampler", "min-ESS/s", "ours / numpyro"],
-                [["numpyro NUTS", rate, ""], ["spinicl nuts", ours,
-                                               ours / rate]])
+                [["numpyro NUTS", rate, ""], ["spinicl nuts", ours, ours / rate]])
 
 
 def main(argv=None):

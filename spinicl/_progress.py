@@ -1,4 +1,7 @@
-"""Progress bars: tqdm when installed, a plain stderr counter otherwise (never a hard dependency)."""
+"""Progress bars: tqdm when installed, a plain stderr counter otherwise.
+
+tqdm is never a hard dependency.
+"""
 from __future__ import annotations
 
 import sys

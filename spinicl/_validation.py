@@ -102,7 +102,8 @@ def check_finite_array(name: str, value, *, ndim: int | tuple[int, ...] | None =
             raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimensions, "
                              f"got shape {arr.shape}")
     if shape is not None:
-        if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+        if arr.ndim != len(shape) or any(s is not None and s != a
+                                         for s, a in zip(shape, arr.shape)):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     if arr.size and not np.all(np.isfinite(arr)):

@@ -207,7 +207,7 @@ class SpinGlass:
 
     @property
     def couplings(self) -> np.ndarray:
-        """J (n×n), built on first access for a model built from prompts (O(P·n²) time, n² memory)."""
+        """J (n×n), built on first access for a prompts-built model (O(P·n²) time, n² memory)."""
         if self._couplings is None:
             self._couplings = -self.gram()
         return self._couplings

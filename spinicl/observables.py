@@ -84,7 +84,10 @@ test_error.__test__ = False  # keep pytest from collecting it when users import 
 
 
 def _population_moments(dim, context_length, x_std, task_std, label_noise, convention):
-    """Coefficients (c11, c22, a, const, sx2) of the exact fresh-task error, see population_test_error."""
+    """Coefficients (c11, c22, a, const, sx2) of the exact fresh-task error.
+
+    See population_test_error.
+    """
     check_choice("convention", convention, CONVENTIONS)
     D, N = dim, context_length
     r = label_noise**2

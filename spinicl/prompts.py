@@ -97,7 +97,8 @@ class Prompts:
         if rows < 2:
             raise ValueError(f"tokens must have D+1 >= 2 rows (D >= 1), got {rows}")
         if cols < 2:
-            raise ValueError(f"tokens must have N+1 >= 2 columns (N >= 1 context tokens), got {cols}")
+            raise ValueError(f"tokens must have N+1 >= 2 columns (N >= 1 context tokens), "
+                             f"got {cols}")
         if np.any(tokens[:, -1, -1] != 0):
             raise ValueError("tokens[:, -1, -1] (the query's label slot) must be 0")
         targets = check_finite_array("targets", self.targets, shape=(P,))
@@ -172,12 +173,14 @@ class Prompts:
         return self.tokens[:, :-1, -1]
 
     # ---------------------------------------------------------------- test sets
-    def fresh_test(self, n_prompts: int, *, context_length: int | None = None, rng=None) -> "Prompts":
+    def fresh_test(self, n_prompts: int, *, context_length: int | None = None,
+                   rng=None) -> "Prompts":
         """Test prompts on fresh tasks (measures in-context learning, ICL)."""
         return sample_prompts(self.dim, context_length or self.context_length, n_prompts,
                               rng=rng, **self.settings.as_dict())
 
-    def pool_test(self, n_prompts: int, *, context_length: int | None = None, rng=None) -> "Prompts":
+    def pool_test(self, n_prompts: int, *, context_length: int | None = None,
+                  rng=None) -> "Prompts":
         """Test prompts whose tasks come from this batch's pool (in-distribution, IDG).
 
         Fresh tokens are drawn; only the tasks are reused. Without a pool the tasks seen in

@@ -5,10 +5,12 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np
-import pytest
+# The imports below stay after the loop above on purpose (E402): the thread caps only take
+# effect if they are set before numpy (and spinicl, which imports it) is first imported.
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
-import spinicl
+import spinicl  # noqa: E402
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_script_help_runs_without_computing():
 
 def test_run_figure_script_draws_into_out(tmp_path):
     paths = run_figure_script("figS5", argv=["--quick", "--out", str(tmp_path), "--seed", "3",
-                                              "--no-progress"])
+                                             "--no-progress"])
     assert {p.suffix for p in map(Path, paths)} == {".png", ".npz", ".json"}
     assert all(Path(p).parent == tmp_path for p in paths)
 

@@ -1,4 +1,7 @@
-"""Correlated tokens within a prompt (the paper's Fig. S4): ``sample_prompts(token_correlation=c)``."""
+"""Correlated tokens within a prompt (the paper's Fig. S4).
+
+Drawn by ``sample_prompts(token_correlation=c)``.
+"""
 import numpy as np
 import pytest
 

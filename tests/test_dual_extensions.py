@@ -53,8 +53,8 @@ def test_ffn_pattern_agreement_goes_to_one_with_many_features():
 def test_stack_identity_layer_by_layer(mode, residual):
     rng = np.random.default_rng(6)
     H = rng.standard_normal((D, T)) / np.sqrt(D)
-    layers = [tuple(_weights(10 + l)) for l in range(3)]
-    maps = [PositiveRandomFeatures.draw(D, 48, rng=20 + l) for l in range(3)]
+    layers = [tuple(_weights(10 + layer)) for layer in range(3)]
+    maps = [PositiveRandomFeatures.draw(D, 48, rng=20 + layer) for layer in range(3)]
     direct = attention_stack(H, layers, features=maps, mode=mode, residual=residual)
     dual = StackDual(H, layers, maps, mode=mode, residual=residual)
     assert dual.n_layers == 3

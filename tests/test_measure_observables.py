@@ -47,7 +47,10 @@ def test_exact_samples_reproduce_mean_and_covariance(small_model):
 def test_free_energy_thermodynamic_identities(small_model):
     # U = ∂(βF)/∂β and S = β(U − F), by finite differences in β
     b, d = 4.0, 1e-5
-    bf = lambda beta: beta * small_model.boltzmann(beta).free_energy
+
+    def bf(beta):
+        return beta * small_model.boltzmann(beta).free_energy
+
     U = (bf(b + d) - bf(b - d)) / (2 * d)
     mu = small_model.boltzmann(b)
     assert U == pytest.approx(mu.internal_energy, rel=1e-6)

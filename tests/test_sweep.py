@@ -161,8 +161,8 @@ def test_bad_specs_name_the_line(text, pattern):
 
 
 def test_python_spec_and_bad_executor(tmp_path):
-    spec = SweepSpec(kind="exact", parameters={"dim": 2}, axes={"context_length": [4],
-                                                                 "n_prompts": [5, 9]})
+    spec = SweepSpec(kind="exact", parameters={"dim": 2},
+                     axes={"context_length": [4], "n_prompts": [5, 9]})
     res = run_sweep(spec, tmp_path, executor="serial", progress=False)
     assert res.data["contrast_ratio"].shape == (1, 2, 1)
     with pytest.raises(ValueError, match="executor"):

@@ -23,7 +23,8 @@ def numeric_grad(f, x, h=1e-6):
 
 def _attention_setup(rng, d=4, T=5, B=3, dk=3, dv=2):
     X = rng.standard_normal((B, d, T))
-    return X, rng.standard_normal((dk, d)), rng.standard_normal((dk, d)), rng.standard_normal((dv, d))
+    return (X, rng.standard_normal((dk, d)), rng.standard_normal((dk, d)),
+            rng.standard_normal((dv, d)))
 
 
 # Central differences of a smooth function with h = 1e-6 are accurate to O(h²·f''') + O(ε/h)
@@ -121,7 +122,8 @@ def test_binary_and_regression_loss_gradients(loss, labels):
 def test_loss_values_by_hand():
     assert L.mse_loss([1.0, 3.0], [0.0, 1.0])[0] == pytest.approx(2.5)
     assert L.logistic_loss([0.0], [1.0])[0] == pytest.approx(np.log(2))
-    assert L.logistic_loss([0.0, 2.0], [0, 1])[0] == pytest.approx(L.logistic_loss([0.0, 2.0], [-1, 1])[0])
+    assert L.logistic_loss([0.0, 2.0], [0, 1])[0] == pytest.approx(
+        L.logistic_loss([0.0, 2.0], [-1, 1])[0])
     assert L.hinge_loss([0.5, 2.0], [1, 1])[0] == pytest.approx(0.25)
     value, grad = L.logistic_loss([800.0, -800.0], [0, 1])   # huge margins stay finite
     assert value == pytest.approx(800.0) and np.all(np.isfinite(grad))

@@ -57,7 +57,8 @@ def test_merged_gradient_is_twice_hamiltonian_gradient(prompts):
     _, grads = model.loss_and_grad(prompts)
     np.testing.assert_allclose(grads["W"], 2 * glass.gradient(model.params["W"]), rtol=1e-12,
                                atol=1e-14)
-    assert model.loss(prompts) == pytest.approx(2 * (glass.energy(model.params["W"]) + glass.offset))
+    assert model.loss(prompts) == pytest.approx(
+        2 * (glass.energy(model.params["W"]) + glass.offset))
 
 
 def test_separate_equals_merged_with_product(prompts):

@@ -73,8 +73,9 @@ def _check(args) -> int:
     W_O = rng.standard_normal((dim, 3 * dim)) / np.sqrt(3 * dim)
     maps = [PositiveRandomFeatures.draw(dim, dr, rng=args.seed + 10 + h) for h in range(3)]
     lin = linearized_attention(H, *heads, maps, W_O=W_O)
-    rows.append(("3 heads with W_O", np.abs(build_dual(H, *heads, maps, W_O=W_O)
-                                          .one_step_prediction() - lin.output).max(),
+    dual_heads = build_dual(H, *heads, maps, W_O=W_O)
+    rows.append(("3 heads with W_O",
+                 np.abs(dual_heads.one_step_prediction() - lin.output).max(),
                  np.abs(lin.output - softmax_attention(H, *heads, W_O=W_O).output).max()))
     W_1 = rng.standard_normal((4 * dim, dim)) / np.sqrt(dim)
     W_2 = rng.standard_normal((dim, 4 * dim)) / np.sqrt(4 * dim)
@@ -86,7 +87,8 @@ def _check(args) -> int:
                               ffn_residual=True).output
     rows.append((f"attention + ReLU FFN (pattern agreement {ffn.pattern_agreement():.2f})",
                  np.abs(ffn.one_step_prediction() - out).max(), np.abs(out - exact).max()))
-    layers = [tuple(random_problem(dim, N, rng=args.seed + 20 + l)[1:]) for l in range(3)]
+    layers = [tuple(random_problem(dim, N, rng=args.seed + 20 + layer)[1:])
+              for layer in range(3)]
     stack = attention_stack(H, layers, features=phi, residual=True)
     dual = StackDual(H, layers, phi, residual=True).layer_outputs()
     exact = attention_stack(H, layers, residual=True)

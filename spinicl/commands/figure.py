@@ -14,7 +14,8 @@ def add_arguments(p):
     p.add_argument("name", nargs="?", help="figure name (see --list)")
     p.add_argument("--list", action="store_true", help="list the available figures")
     p.add_argument("--quick", action="store_true", help="small, fast version (minutes on a laptop)")
-    p.add_argument("--out", default="figures", metavar="DIR", help="output folder (default: figures)")
+    p.add_argument("--out", default="figures", metavar="DIR",
+                   help="output folder (default: figures)")
     p.add_argument("--seed", type=int, default=0, help="master seed (default: 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -27,7 +27,8 @@ def add_arguments(p):
     p.add_argument("--prompt-ratios", type=float_list,
                    default=DEFAULT_PROMPT_RATIOS, metavar="LIST",
                    help="P/D^2 values (default: 0.125:3:24)")
-    p.add_argument("--l2", type=float, default=1e-3, help="weight decay lambda0 >= 0 (default: 1e-3)")
+    p.add_argument("--l2", type=float, default=1e-3,
+                   help="weight decay lambda0 >= 0 (default: 1e-3)")
     p.add_argument("--beta", type=float, default=100.0, help="inverse temperature (default: 100)")
     p.add_argument("--repeats", type=int, default=3, help="disorder draws per cell (default: 3)")
     p.add_argument("--normalization", choices=("model", "li2024"), default="model",

@@ -24,7 +24,8 @@ def add_arguments(p):
                    help="output folder (default: sweeps/<name>)")
     p.add_argument("--executor", choices=("serial", "process", "dask"), default="process",
                    help="where units run (default: process)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="dask scheduler address (implies --executor dask)")
     p.add_argument("--cell-index", type=int, default=None, metavar="I",

@@ -146,8 +146,10 @@ def _setup(tokens, W_K, W_Q, W_V, W_O, mode, query_in_softmax, scale) -> _Setup:
     check_choice("mode", mode, MODES)
     tokens, W_K, W_Q, W_V, W_O, batched, multihead = check_weights(tokens, W_K, W_Q, W_V, W_O)
     d_o = W_K.shape[1]
-    scale = 1.0 / np.sqrt(d_o) if scale is None else check_real("scale", scale, minimum=0.0,
-                                                                   strict_min=True)
+    if scale is None:
+        scale = 1.0 / np.sqrt(d_o)
+    else:
+        scale = check_real("scale", scale, minimum=0.0, strict_min=True)
     T = tokens.shape[2]
     mask = attention_mask(mode, T, bool(query_in_softmax))
     positions = np.array([T - 1]) if mode == "query_only" else np.arange(T)

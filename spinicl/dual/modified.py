@@ -17,8 +17,9 @@ are our reconstructions, one knob each:
     gradient), random context tokens (``"random"``, a deterministic function of the batch), or
     all other context tokens (``"all"``).
 
-``"plain"`` is unmodified softmax attention, identical to :class:`spinicl.training.SoftmaxAttention`.
-The layers are :class:`spinicl.training.AttentionModel` subclasses with analytic gradients, so
+``"plain"`` is unmodified softmax attention, identical to
+:class:`spinicl.training.SoftmaxAttention`. The layers are
+:class:`spinicl.training.AttentionModel` subclasses with analytic gradients, so
 :func:`spinicl.training.train` (Adam, online batches, checkpoints) trains them.
 :func:`compare_modifications` trains every family under several settings against the plain layer
 over seeds (common random numbers: a seed fixes the data, the test set and the shared weights).

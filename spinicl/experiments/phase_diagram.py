@@ -97,7 +97,7 @@ class PhaseDiagram:
                    prompt_counts=arrays["prompt_counts"], data=data, parameters=params)
 
     def plot(self, path=None):
-        """Publication-style figure; see :func:`spinicl.figures.phase_diagram.plot_phase_diagram`."""
+        """Publication-style figure (:func:`spinicl.figures.phase_diagram.plot_phase_diagram`)."""
         from ..figures.phase_diagram import plot_phase_diagram
 
         return plot_phase_diagram(self, path)

@@ -61,7 +61,8 @@ def plot_generalization(study, path):
             f"{c['B_phi']:.3g}; population means from {p['n_population']} fresh tokens; mean ± "
             f"1 s.e. over {p['n_seeds']} draws of the N demonstrations. The bound holds at every "
             f"N and, like the gap, falls as N^-1/2 (constant in (b)); the one-step weights "
-            f"align with the population direction, so their gap falls faster (N where its mean is <= 0 are not drawn). The paper's "
+            f"align with the population direction, so their gap falls faster (N where its mean "
+            f"is <= 0 are not drawn). The paper's "
             f"exact bound and constants are unavailable: (9) is the standard Rademacher bound "
             f"for this linear class."), width=120)
         return save_figure(fig, path)

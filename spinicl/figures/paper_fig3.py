@@ -173,7 +173,7 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
         cb = fig.colorbar(cs, ax=axes[1, :2], shrink=0.9, pad=0.02)
         cb.set_label(r"$H - H_{\min}$")
         cb.set_ticks([10.0 ** k for k in range(int(np.ceil(np.log10(levels[0]))),
-                                                int(np.floor(np.log10(vmax))) + 1)])
+                                               int(np.floor(np.log10(vmax))) + 1)])
 
         ax = axes[1, 2]
         curv_all = np.concatenate([data[f"P{P}_curvature"] for P in prompt_counts])

@@ -4,8 +4,9 @@ Fields and couplings are drawn from the block Gaussians of Fig. 1 for an 11×11 
 (:meth:`spinicl.SpinGlass.random`: top-block diagonal fields N(0.2, 0.02²), off-diagonal
 N(0, 0.02²), last row N(0, 0.06²); couplings with the stds of blocks 𝒞, 𝒟, ℰ; all
 self-couplings 1), and the authors' AMP (``variant="li2024"``: β = 100, damping 0.9, at most 100
-iterations, random start) is run. Its mean and variance are set next to the exact Boltzmann marginals N(A⁻¹h, (βA)⁻¹) and to
-the TAP fixed point. The field alone makes the solution identity-like.
+iterations, random start) is run. Its mean and variance are set next to the exact Boltzmann
+marginals N(A⁻¹h, (βA)⁻¹) and to the TAP fixed point. The field alone makes the solution
+identity-like.
 
 Differences from the authors' script, on purpose: our couplings are symmetric (theirs draw the
 two triangles independently, so their J is not a Hamiltonian's) and the dead last column carries

@@ -58,8 +58,8 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
     Options: ``dim``, ``ratios`` (N/D values), ``n_matrices``.
     """
     dim = check_int("dim", options.pop("dim", 30 if quick else 100), minimum=1)
-    ratios = [check_int("ratios", r, minimum=1) for r in options.pop("ratios",
-                                                                   (1, 5, 10, 20, 50, 100))]
+    ratios = [check_int("ratios", r, minimum=1)
+              for r in options.pop("ratios", (1, 5, 10, 20, 50, 100))]
     n_matrices = check_int("n_matrices", options.pop("n_matrices", 60 if quick else 1000),
                            minimum=2)
     if options:

@@ -73,7 +73,8 @@ def plot_phase_diagram(diagram, path=None):
         ax3.legend(frameon=False, loc="upper right", ncol=1)
         panel_label(ax3, "c")
         fig.suptitle(rf"Linear-attention spin glass, $D={D}$, $\lambda_0={p.get('l2', 0):g}$, "
-                     rf"$\beta={p.get('beta', 0):g}$, {p.get('repeats', 1)} disorder draws per cell",
+                     rf"$\beta={p.get('beta', 0):g}$, {p.get('repeats', 1)} disorder draws "
+                     rf"per cell",
                      fontsize=9)
         if path is None:
             return fig

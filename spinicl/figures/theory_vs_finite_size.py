@@ -160,7 +160,8 @@ def plot(data, path=None):
         ax.legend(frameon=False, loc="upper right", ncol=1)
         for letter, a in zip("abcdef", axes.ravel()):
             panel_label(a, letter)
-        fig.suptitle(rf"Replica-symmetric theory vs exact measure: $\alpha=N/D={float(data['alpha']):g}$,"
+        fig.suptitle(rf"Replica-symmetric theory vs exact measure: "
+                     rf"$\alpha=N/D={float(data['alpha']):g}$,"
                      rf" $\lambda=D\lambda_0={float(data['l2']):g}$, $\hat\beta=\beta/D^2="
                      rf"{float(data['beta']):g}$, fresh task per prompt; "
                      rf"{int(data['repeats'])} disorder draws per point (mean $\pm$ s.e.)",

@@ -11,13 +11,15 @@ from ._style import panel_label, plt, save_figure, style
 
 __all__ = ["plot_emergence", "make", "QUICK_OPTIONS"]
 
-QUICK_OPTIONS = dict(dim=5, context_length=25, prompt_ratios=(0.2, 0.5, 0.8, 1.0, 1.2, 1.4, 2.0, 3.0),
+QUICK_OPTIONS = dict(dim=5, context_length=25,
+                     prompt_ratios=(0.2, 0.5, 0.8, 1.0, 1.2, 1.4, 2.0, 3.0),
                      repeats=3, steps=600, n_test=300)
 
 _STYLE = {
     "merged": dict(color="C0", marker="o", label="merged $W$ (Adam)"),
     "separate": dict(color="C3", marker="s", label=r"separate $W_Q^\top W_K$ (Adam)"),
-    "exact": dict(color="0.15", ls="--", marker="", label=r"exact mean, $\lambda_0\to0$ (min-norm)"),
+    "exact": dict(color="0.15", ls="--", marker="",
+                  label=r"exact mean, $\lambda_0\to0$ (min-norm)"),
     "ridge": dict(color="C2", ls=":", marker="", label=r"exact mean, $\lambda_0={l2}$"),
     "amp": dict(color="C1", ls="", marker="x", label=r"li2024 AMP, $\lambda_0={l2}$ (converged)"),
 }

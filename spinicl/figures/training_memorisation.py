@@ -41,7 +41,8 @@ def plot_memorisation(result, path=None):
         ax.legend(frameon=False, fontsize=6, ncol=1, loc="upper right")
         ax2 = axes[1]
         ax2.errorbar(x, result.mean("task_gap"), yerr=result.std("task_gap"), color="C4",
-                     marker="o", ms=3, capsize=1.5, label=r"trained: $e_\mathrm{ICL}-e_\mathrm{IDG}$")
+                     marker="o", ms=3, capsize=1.5,
+                     label=r"trained: $e_\mathrm{ICL}-e_\mathrm{IDG}$")
         gap_dmmse = result.mean("dmmse_icl_error") - result.mean("dmmse_idg_error")
         ax2.plot(x, gap_dmmse, color="0.4", ls="--", lw=0.9, label="dMMSE")
         ax2.axhline(0, color="0.6", lw=0.6)

@@ -50,8 +50,8 @@ def solve_cholesky(model, beta: float, *, variances: bool = True) -> SolverResul
         inv_lower = sla.solve_triangular(factor[0], np.eye(A.shape[0]), lower=True,
                                          check_finite=False)
         variance = np.einsum("ij,ij->j", inv_lower, inv_lower) / beta
-    residual = float(np.linalg.norm(A @ mean - model.fields) / max(np.linalg.norm(model.fields),
-                                                                    1e-300))
+    residual = float(np.linalg.norm(A @ mean - model.fields)
+                     / max(np.linalg.norm(model.fields), 1e-300))
     return SolverResult(mean=mean, variance=variance, converged=True, n_iter=0,
                         residuals=np.array([residual]),
                         message=f"exact solve (relative residual {residual:.2g})",

@@ -161,8 +161,8 @@ def exact_cg_cell(*, dim, context_length, n_prompts, l2=1e-3, tol=1e-8, chunk=10
                                                        normalization)
     m = dim + 1
     out = {k: np.empty(counts.size) for k in ("contrast_ratio", "icl_error",
-                                               "identity_overlap", "cg_iterations",
-                                               "relative_residual", "peak_rss_mib")}
+                                              "identity_overlap", "cg_iterations",
+                                              "relative_residual", "peak_rss_mib")}
     x0 = None
     for k in np.argsort(counts, kind="stable"):
         P = int(counts[k])

@@ -58,7 +58,8 @@ class SweepResult:
             self.spec.as_dict())})
 
     def __repr__(self) -> str:
-        return (f"SweepResult({self.spec.name!r}, kind={self.spec.kind!r}, shape={self.spec.shape}, "
+        return (f"SweepResult({self.spec.name!r}, kind={self.spec.kind!r}, "
+                f"shape={self.spec.shape}, "
                 f"observables={sorted(self.data)}, computed {self.computed}, reused {self.reused})")
 
 

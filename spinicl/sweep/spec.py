@@ -161,8 +161,10 @@ def _axis_values(name, value, where):
             raise SpecError(where + f"axis {name!r}: start, stop, num must be numbers") from None
         if num < 1:
             raise SpecError(where + f"axis {name!r} is empty (num = {num})")
-        values = np.geomspace(start, stop, num) if value.get("log") else np.linspace(start, stop,
-                                                                                    num)
+        if value.get("log"):
+            values = np.geomspace(start, stop, num)
+        else:
+            values = np.linspace(start, stop, num)
         if value.get("integer"):
             values = np.unique(np.rint(values).astype(int))
         return values

@@ -41,7 +41,8 @@ def _check_array(name, value, *, minimum, strict, allow_inf):
     bad = arr <= minimum if strict else arr < minimum
     if np.any(bad):
         op = ">" if strict else ">="
-        raise ValueError(f"{name} must be {op} {minimum}" + (" (np.inf allowed)" if allow_inf else "")
+        raise ValueError(f"{name} must be {op} {minimum}"
+                         + (" (np.inf allowed)" if allow_inf else "")
                          + f", got {arr[bad].ravel()[0]:g}")
     return arr
 

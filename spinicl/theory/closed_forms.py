@@ -91,5 +91,6 @@ def lu_idg_error(alpha, tau, kappa=np.inf, noise=0.0) -> float:
     mu = 2 * X / (X + 1 - t_k + np.sqrt(4 * X * t_k + (X + 1 - t_k) ** 2))
     e = (1 - tau) * X / (tau * mu)
     c = 1.0 if np.isinf(kappa) else 1 / (1 - kappa / (1 + kappa * e / (1 - tau)) ** 2)
-    a = (X + e) ** 2 / e + (rho + X - 2 * X * (1 - tau) * (X / e + 1)) / (1 - tau - c * (1 - tau) ** 2)
+    a = ((X + e) ** 2 / e
+         + (rho + X - 2 * X * (1 - tau) * (X / e + 1)) / (1 - tau - c * (1 - tau) ** 2))
     return tau * a

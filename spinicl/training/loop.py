@@ -384,7 +384,8 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
             if online:
                 size = batch_size or prompts.n_prompts
                 drawn = sample_prompts(prompts.dim, prompts.context_length, size,
-                                       task_pool=prompts.task_pool, rng=_step_generator(root, 1, step),
+                                       task_pool=prompts.task_pool,
+                                       rng=_step_generator(root, 1, step),
                                        **prompts.settings.as_dict())
                 batch = model.prepare(drawn)
             elif batch_size is not None:

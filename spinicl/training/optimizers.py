@@ -18,8 +18,9 @@ shapes), so a model can hand over its own parameter dict. The update rules are t
 * :class:`SGD` (``torch.optim.SGD``): g ← g + wd·θ; with momentum μ the buffer is b ← g on the
   first step and b ← μb + (1−dampening)g afterwards; Nesterov uses g + μb; θ ← θ − lr·b.
 
-``state_dict()`` returns plain arrays and numbers (safe for :func:`spinicl._checkpoint.save_checkpoint`
-after :func:`flatten_state`); ``load_state_dict`` restores a run bitwise.
+``state_dict()`` returns plain arrays and numbers (safe for
+:func:`spinicl._checkpoint.save_checkpoint` after :func:`flatten_state`); ``load_state_dict``
+restores a run bitwise.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ class Optimizer:
         return {"lr": self.lr, "weight_decay": self.weight_decay}
 
     def state_dict(self) -> dict:
-        """``{"name", "hyperparameters", "n_steps", "state": {buffer: {param: array}}}`` (copies)."""
+        """``{"name", "hyperparameters", "n_steps", "state": {buffer: {param: array}}}``, copied."""
         return {"name": self.name, "hyperparameters": self.hyperparameters(),
                 "n_steps": self.n_steps,
                 "state": {b: {k: v.copy() for k, v in s.items()} for b, s in self.state.items()}}
@@ -252,7 +253,10 @@ def make_optimizer(name, **kwargs) -> Optimizer:
 
 
 def flatten_state(state: dict, prefix: str = "optimizer") -> tuple[dict, dict]:
-    """Split a ``state_dict`` into (arrays, meta) for :func:`spinicl._checkpoint.save_checkpoint`."""
+    """Split a ``state_dict`` into (arrays, meta).
+
+    The pair is what :func:`spinicl._checkpoint.save_checkpoint` takes.
+    """
     arrays = {}
     for buffer, per_param in state["state"].items():
         for key, value in per_param.items():
