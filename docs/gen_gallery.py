@@ -19,17 +19,16 @@ from spinicl.figures import available_figures, make_figure
 
 HERE = Path(__file__).parent
 GALLERY = HERE / "gallery"
-WIDTH = 1400
+WIDTH = 1200
 
 
 def save_for_web(source: Path, target: Path) -> None:
-    """Downscale to WIDTH and store with a 256-colour palette (a third of the bytes; figures
-    are flat colours and text, so nothing visible is lost)."""
+    """Downscale to WIDTH and store as an optimised RGB PNG (a palette would band the colour
+    maps and colour bars)."""
     with Image.open(source) as im:
         im = im.convert("RGB")
         if im.width > WIDTH:
             im = im.resize((WIDTH, round(im.height * WIDTH / im.width)), Image.LANCZOS)
-        im = im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         im.save(target, optimize=True)
 
 
