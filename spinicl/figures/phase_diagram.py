@@ -68,9 +68,11 @@ def plot_phase_diagram(diagram, path=None):
         ax3.set_yscale("log")
         ax3.set_xlabel(r"task diversity $P/D^2$")
         ax3.set_ylabel(r"test error")
-        ax3.plot([], [], color="0.3", ls=":", label=r"Gibbs $\langle e\rangle_\beta$")
+        # one Gibbs curve (largest N/D) keeps the panel readable; its colour says which
+        ax3.plot([], [], color=colours[-1], ls=":",
+                 label=rf"Gibbs $\langle e\rangle_\beta$, $N/D={y[rows[-1]]:.2g}$")
         ax3.plot([], [], color="0.3", ls="--", lw=0.7, label=r"$e(g)$, $P\to\infty$")
-        ax3.legend(frameon=False, loc="upper right", ncol=1)
+        ax3.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
         panel_label(ax3, "c")
         fig.suptitle(rf"Linear-attention spin glass, $D={D}$, $\lambda_0={p.get('l2', 0):g}$, "
                      rf"$\beta={p.get('beta', 0):g}$, {p.get('repeats', 1)} disorder draws "
