@@ -22,8 +22,11 @@ __all__ = ["ExperimentResult", "run_grid", "cell_generator"]
 
 
 def check_training_options(*, lr, steps, weight_decay, n_test, repeats):
-    """The options every training experiment shares, validated: (lr, steps, wd, n_test, repeats)."""
-    return (check_real("lr", lr, minimum=0.0, strict_min=True),
+    """The options every training experiment shares, validated: (lr, steps, wd, n_test, repeats).
+
+    ``lr=None`` skips the learning rate (for experiments that take one per model).
+    """
+    return (None if lr is None else check_real("lr", lr, minimum=0.0, strict_min=True),
             check_int("steps", steps, minimum=1),
             check_real("weight_decay", weight_decay, minimum=0.0),
             check_int("n_test", n_test, minimum=1),

@@ -21,7 +21,8 @@ from ..hamiltonian import SpinGlass
 from ..observables import population_error, population_gain, test_error
 from ..prompts import sample_prompts
 from ..training import equivalent_l2, make_model, train
-from ._runs import ExperimentResult, cell_generator, cell_seed, run_grid
+from ._runs import (ExperimentResult, cell_generator, cell_seed, check_training_options,
+                    run_grid)
 
 __all__ = ["architecture_comparison", "DEFAULT_ARCHITECTURES", "FIGS8_REFERENCE"]
 
@@ -66,10 +67,8 @@ def architecture_comparison(dim: int = 10, *, context_lengths=(10, 20, 40, 80),
     lrs = {m: check_real("lr", (lr.get(m, 0.01) if isinstance(lr, dict) else lr), minimum=0.0,
                          strict_min=True) for m in models}
     n_prompts = check_int("n_prompts", n_prompts, minimum=1)
-    steps = check_int("steps", steps, minimum=1)
-    weight_decay = check_real("weight_decay", weight_decay, minimum=0.0)
-    n_test = check_int("n_test", n_test, minimum=1)
-    repeats = check_int("repeats", repeats, minimum=1)
+    _, steps, weight_decay, n_test, repeats = check_training_options(
+        lr=None, steps=steps, weight_decay=weight_decay, n_test=n_test, repeats=repeats)
     root = as_seed_sequence(rng)
     l2 = equivalent_l2(weight_decay)
 
