@@ -24,10 +24,11 @@ def test_cli_sample_resumes_from_checkpoint_and_reports_bad_options(tmp_path, ca
     ck = tmp_path / "run.npz"
     args = ["sample", "--dim", "2", "--context-length", "8", "--prompts", "40", "--beta", "5",
             "--method", "pt", "--base", "mala", "--chains", "2", "--draws", "50", "--warmup",
-            "20", "--observables-only", "--checkpoint", str(ck), "--quiet", "--no-exact"]
+            "20", "--observables-only", "--checkpoint", str(ck), "--quiet", "--no-exact",
+            "--out", str(tmp_path / "out")]
     assert main(args) == 0 and ck.exists()
     first = capsys.readouterr().out
     assert main(args) == 0  # finished checkpoint: same result, no resampling
     assert capsys.readouterr().out.splitlines()[:3] == first.splitlines()[:3]
-    assert main(["sample", "--beta", "-1", "--quiet"]) == 2
-    assert "beta must be > 0" in capsys.readouterr().err
+    assert main(["sample", "--beta", "-1", "--quiet", "--out", str(tmp_path)]) == 2
+    assert "beta: must be > 0" in capsys.readouterr().err

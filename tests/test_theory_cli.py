@@ -8,8 +8,8 @@ from spinicl import theory
 from spinicl.cli import main
 
 
-def test_prints_the_sweep_table(capsys):
-    assert main(["theory", "--alpha", "5", "--tau", "0.5,2,1e8"]) == 0
+def test_prints_the_sweep_table(tmp_path, capsys):
+    assert main(["theory", "--alpha", "5", "--tau", "0.5,2,1e8", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("# replica-symmetric theory")
     rows = [line.split() for line in out[2:5]]
@@ -33,9 +33,9 @@ def test_writes_csv_npz_json_on_the_grid(tmp_path, capsys):
     assert record["kind"] == "theory" and record["grid_shape"] == [2, 4, 2, 1, 1, 1]
 
 
-def test_dim_reads_paper_units(capsys):
-    assert main(["theory", "--dim", "20", "--alpha", "5", "--tau", "25", "--l2", "0.01",
-                 "--beta", "100", "--columns", "icl_error,gibbs_error"]) == 0
+def test_dim_reads_paper_units(tmp_path, capsys):
+    assert main(["theory", "--out", str(tmp_path), "--dim", "20", "--alpha", "5", "--tau", "25",
+                 "--l2", "0.01", "--beta", "100", "--columns", "icl_error,gibbs_error"]) == 0
     row = capsys.readouterr().out.splitlines()[2].split()
     ref = theory.solve(5.0, 25.0, l2=0.2, beta=0.25)
     assert float(row[1]) == pytest.approx(ref.icl_error, rel=1e-5)
@@ -45,6 +45,6 @@ def test_dim_reads_paper_units(capsys):
 @pytest.mark.parametrize("argv,needle", [(["--tau", "0"], "tau"), (["--beta", "-1"], "beta"),
                                          (["--columns", "nope"], "columns"),
                                          (["--dim", "0"], "dim")])
-def test_bad_options_exit_with_code_2(argv, needle, capsys):
-    assert main(["theory", *argv]) == 2
+def test_bad_options_exit_with_code_2(argv, needle, tmp_path, capsys):
+    assert main(["theory", "--out", str(tmp_path), *argv]) == 2
     assert needle in capsys.readouterr().err

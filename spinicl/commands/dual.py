@@ -9,6 +9,11 @@ actions:
   generalization  generalisation gap of the alignment loss against N, with the Rademacher bound
   modifications   train regularised / augmented / negative-sample layers against the plain one
 
+Every action writes dual_ACTION.npz and dual_ACTION.json into --out (check: the residual table;
+it exits 1 when an identity fails to hold to 1e-10). Options left unset take the library
+function's defaults (spinicl.dual.equivalence_curve, approximation_study, generalization_study,
+compare_modifications).
+
 examples:
   spinicl dual check --n-features 4096
   spinicl dual approximation --dim 8 --n-seeds 10 --out results/dual
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._args import add_common
+from ._args import CommandFailed, add_common, python_default
 
 COMMAND = "dual"
 HELP = "the dual model of softmax attention (Ren & Liu 2024): checks and studies"
@@ -38,9 +43,15 @@ def add_arguments(p):
                    help="d_r random features (default: 4096 check, 20000 equivalence, "
                         "32 generalization)")
     p.add_argument("--orthogonal", action="store_true", help="block-orthogonal random features")
-    p.add_argument("--n-seeds", type=int, default=None, help="seeds / draws (default per action)")
-    p.add_argument("--steps", type=int, default=1500, help="modifications: Adam steps")
-    p.add_argument("--lr", type=float, default=3e-3, help="modifications: learning rate")
+    p.add_argument("--n-seeds", type=int, default=None,
+                   help="seeds / draws (default: the library's, per action)")
+    from ..dual import compare_modifications
+
+    steps, lr = (python_default(compare_modifications, k) for k in ("steps", "lr"))
+    p.add_argument("--steps", type=int, default=steps,
+                   help=f"modifications: Adam steps (default: {steps})")
+    p.add_argument("--lr", type=float, default=lr,
+                   help=f"modifications: learning rate (default: {lr:g})")
     add_common(p, out_default="spinicl-dual")
 
 
@@ -49,13 +60,18 @@ def _pick(value, default):
     return default if value is None else value
 
 
+def _given(options, **values):
+    """Add the options the user set; the others keep the library function's defaults."""
+    options.update({k: v for k, v in values.items() if v is not None})
+
+
 def _check(args) -> int:
     from ..dual import (PositiveRandomFeatures, StackDual, TransformerLayerDual, attention_stack,
                         build_dual, linearized_attention, random_problem, softmax_attention,
                         transformer_layer)
 
-    dim = _pick(args.dim, 8)
-    N = _pick(args.context_length, 32)
+    dim = _pick(args.dim, python_default(random_problem, "dim"))
+    N = _pick(args.context_length, python_default(random_problem, "context_length"))
     dr = _pick(args.n_features, 4096)
     H, W_K, W_Q, W_V = random_problem(dim, N, rng=args.seed)
     phi = PositiveRandomFeatures.draw(dim, dr, orthogonal=args.orthogonal, rng=args.seed + 1)
@@ -100,7 +116,26 @@ def _check(args) -> int:
     print(f"{'variant':58s} {'|dual - RF attn|':>17s} {'|RF - softmax|':>15s}")
     for name, identity, approx in rows:
         print(f"{name:58s} {identity:17.2e} {approx:15.2e}")
-    return 0 if max(r[1] for r in rows) < 1e-10 else 1
+    from pathlib import Path
+
+    from .._io import run_record, save_json_atomic, save_npz_atomic
+
+    out = Path(args.out)
+    names = np.array([r[0] for r in rows])
+    identity = np.array([r[1] for r in rows])
+    npz = save_npz_atomic(out / "dual_check.npz", coord_variant=names,
+                          identity_residual=identity,
+                          softmax_distance=np.array([r[2] for r in rows]))
+    params = dict(dim=dim, context_length=N, n_features=dr, orthogonal=args.orthogonal,
+                  seed=args.seed)
+    js = save_json_atomic(out / "dual_check.json", run_record(
+        "dual_check", params, rows=[dict(variant=n, identity_residual=i, softmax_distance=a)
+                                    for n, i, a in rows]))
+    print(f"wrote {npz}\nwrote {js}")
+    if identity.max() >= 1e-10:
+        raise CommandFailed(f"the dual identity fails: residual {identity.max():.2e} >= 1e-10 "
+                            f"for {names[identity.argmax()]}")
+    return 0
 
 
 def run(args) -> int:
@@ -118,24 +153,23 @@ def run(args) -> int:
     if args.action == "equivalence":
         if args.context_length is not None:
             opts["context_length"] = args.context_length
-        result = dual.equivalence_curve(n_features=_pick(args.n_features, 20_000),
-                                        n_draws=_pick(args.n_seeds, 20),
-                                        orthogonal=args.orthogonal,
+        _given(opts, n_features=args.n_features, n_draws=args.n_seeds)
+        result = dual.equivalence_curve(orthogonal=args.orthogonal,
                                         rng=args.seed, progress=progress, **opts)
         for s in result.distances:
             print(f"{s:12s} " + " ".join(f"{v:.4f}" for v in result.mean(s)))
     elif args.action == "approximation":
         if args.context_length is not None:
             opts["context_length"] = args.context_length
-        result = dual.approximation_study(n_seeds=_pick(args.n_seeds, 10),
-                                          orthogonal=args.orthogonal,
+        _given(opts, n_seeds=args.n_seeds)
+        result = dual.approximation_study(orthogonal=args.orthogonal,
                                           rng=args.seed, progress=progress, **opts)
         for name, s in result.slopes.items():
             print(f"{name:16s} slope {s['mean']:+.3f} ± {s['stderr']:.3f} (fit of the mean "
                   f"{s['of_mean']:+.3f})")
     elif args.action == "generalization":
-        result = dual.generalization_study(n_features=_pick(args.n_features, 32),
-                                           n_seeds=_pick(args.n_seeds, 40), rng=args.seed,
+        _given(opts, n_features=args.n_features, n_seeds=args.n_seeds)
+        result = dual.generalization_study(rng=args.seed,
                                            progress=progress, **opts)
         print(result)
         for N, g, b in zip(result.context_lengths, result.uniform_gap.mean(1), result.bound):
@@ -143,8 +177,8 @@ def run(args) -> int:
     else:
         if args.context_length is not None:
             opts["context_length"] = args.context_length
-        result = dual.compare_modifications(steps=args.steps, lr=args.lr,
-                                            n_seeds=_pick(args.n_seeds, 3), rng=args.seed,
+        _given(opts, n_seeds=args.n_seeds)
+        result = dual.compare_modifications(steps=args.steps, lr=args.lr, rng=args.seed,
                                             progress=progress,
                                             checkpoint_dir=out / "checkpoints", **opts)
         print(result.summary())

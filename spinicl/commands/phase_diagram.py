@@ -10,7 +10,8 @@ example:
 """
 from __future__ import annotations
 
-from ._args import add_common, float_list
+from ._args import (add_common, non_negative_float, positive_float, positive_float_list,
+                    positive_int, python_default)
 
 COMMAND = "phase-diagram"
 HELP = "exact-measure phase diagram over (N/D, P/D^2) (the main job)"
@@ -18,21 +19,29 @@ ORDER = 0
 
 
 def add_arguments(p):
-    from ..experiments.phase_diagram import DEFAULT_CONTEXT_RATIOS, DEFAULT_PROMPT_RATIOS
+    from ..experiments.phase_diagram import exact_phase_diagram
 
-    p.add_argument("--dim", type=int, default=8, help="input dimension D (default: 8)")
-    p.add_argument("--context-ratios", type=float_list,
-                   default=DEFAULT_CONTEXT_RATIOS, metavar="LIST",
-                   help="N/D values, '0.5,1,2' or 'start:stop:num' (default: 0.5:6:12)")
-    p.add_argument("--prompt-ratios", type=float_list,
-                   default=DEFAULT_PROMPT_RATIOS, metavar="LIST",
-                   help="P/D^2 values (default: 0.125:3:24)")
-    p.add_argument("--l2", type=float, default=1e-3,
-                   help="weight decay lambda0 >= 0 (default: 1e-3)")
-    p.add_argument("--beta", type=float, default=100.0, help="inverse temperature (default: 100)")
-    p.add_argument("--repeats", type=int, default=3, help="disorder draws per cell (default: 3)")
-    p.add_argument("--normalization", choices=("model", "li2024"), default="model",
-                   help="feature prefactor 1/N (model) or 1/(N+1) (authors' code)")
+    def default(name):
+        return python_default(exact_phase_diagram, name)
+
+    p.add_argument("--dim", type=positive_int, default=default("dim"),
+                   help=f"input dimension D (default: {default('dim')})")
+    p.add_argument("--context-ratios", type=positive_float_list,
+                   default=default("context_ratios"), metavar="LIST",
+                   help="N/D values > 0, '0.5,1,2' or 'start:stop:num' (default: 0.5:6:12)")
+    p.add_argument("--prompt-ratios", type=positive_float_list,
+                   default=default("prompt_ratios"), metavar="LIST",
+                   help="P/D^2 values > 0 (default: 0.125:3:24)")
+    p.add_argument("--l2", type=non_negative_float, default=default("l2"),
+                   help=f"weight decay lambda0 >= 0 (default: {default('l2'):g})")
+    p.add_argument("--beta", type=positive_float, default=default("beta"),
+                   help=f"inverse temperature > 0 (default: {default('beta'):g})")
+    p.add_argument("--repeats", type=positive_int, default=default("repeats"),
+                   help=f"disorder draws per cell (default: {default('repeats')})")
+    p.add_argument("--normalization", choices=("model", "li2024"),
+                   default=default("normalization"),
+                   help="feature prefactor 1/N (model) or 1/(N+1) (authors' code) "
+                        f"(default: {default('normalization')})")
     add_common(p, out_default="spinicl-phase-diagram")
 
 

@@ -3,17 +3,19 @@
 Draws P single-instance prompts, builds the spin glass and runs the chosen sampler. Prints the
 diagnostics summary (R-hat, bulk/tail ESS, acceptance, warnings that say what to do) and, unless
 --no-exact, the largest per-spin error of the sample mean in units of its MCSE against the exact
-mean A⁻¹h. With --out, writes sample.npz (observables per chain and draw, per-spin means and
-MCSEs, and the draws unless --observables-only) and sample.json (every parameter, the seed,
-package versions and the summary). --checkpoint FILE makes the run resumable: rerun the same
-command after an interruption and it continues where it stopped.
+mean A⁻¹h. Writes sample.npz (observables per chain and draw, per-spin means and MCSEs, and the
+draws unless --observables-only) and sample.json (every parameter, the seed, package versions
+and the summary) into --out. --checkpoint FILE makes the run resumable: rerun the same command
+after an interruption and it continues where it stopped (--checkpoint-interval sets how often
+it is written).
 
 example:
   spinicl sample --dim 5 --context-length 20 --prompts 200 --beta 100 --method nuts
 """
 from __future__ import annotations
 
-from ._args import add_common
+from ._args import (add_common, finite_size_l2, non_negative_float, positive_float,
+                    positive_int, python_default)
 
 COMMAND = "sample"
 HELP = "sample exp(-beta H) over the weights with ULA/MALA/Gibbs/HMC/NUTS/PT/... and diagnose"
@@ -21,30 +23,45 @@ ORDER = 25
 
 
 def add_arguments(p):
-    from ..samplers import BASE_METHODS, METHODS
+    from ..samplers import BASE_METHODS, METHODS, sample
 
-    p.add_argument("--dim", type=int, default=5, help="input dimension D (default: 5)")
-    p.add_argument("--context-length", type=int, default=20,
+    def default(name):
+        return python_default(sample, name)
+
+    l2 = finite_size_l2()
+    p.add_argument("--dim", type=positive_int, default=5, help="input dimension D (default: 5)")
+    p.add_argument("--context-length", type=positive_int, default=20,
                    help="context length N (default: 20)")
-    p.add_argument("--prompts", type=int, default=200,
+    p.add_argument("--prompts", type=positive_int, default=200,
                    help="number of training prompts P (default: 200)")
-    p.add_argument("--l2", type=float, default=0.01, help="weight decay lambda0 (default: 0.01)")
-    p.add_argument("--beta", type=float, default=100.0, help="inverse temperature (default: 100)")
-    p.add_argument("--method", choices=METHODS, default="nuts", help="sampler (default: nuts)")
-    p.add_argument("--base", choices=BASE_METHODS, default=None,
+    p.add_argument("--l2", type=non_negative_float, default=l2,
+                   help=f"weight decay lambda0 >= 0 (default: {l2:g})")
+    p.add_argument("--beta", type=positive_float, default=100.0,
+                   help="inverse temperature > 0 (default: 100)")
+    p.add_argument("--method", choices=METHODS, default=default("method"),
+                   help=f"sampler (default: {default('method')})")
+    p.add_argument("--base", choices=BASE_METHODS, default=default("base"),
                    help="base kernel of pt/anneal (default: gibbs)")
-    p.add_argument("--chains", type=int, default=4, help="number of chains (default: 4)")
-    p.add_argument("--draws", type=int, default=1000, help="draws kept per chain (default: 1000)")
-    p.add_argument("--warmup", type=int, default=None,
+    p.add_argument("--chains", type=positive_int, default=default("n_chains"),
+                   help=f"number of chains (default: {default('n_chains')})")
+    p.add_argument("--draws", type=positive_int, default=default("n_draws"),
+                   help=f"draws kept per chain (default: {default('n_draws')})")
+    p.add_argument("--warmup", type=int, default=default("n_warmup"),
                    help="warm-up iterations per chain (default: 500)")
-    p.add_argument("--thin", type=int, default=1, help="keep every k-th iteration (default: 1)")
+    p.add_argument("--thin", type=positive_int, default=default("thin"),
+                   help=f"keep every k-th iteration (default: {default('thin')})")
     p.add_argument("--observables-only", action="store_true",
                    help="store energy, contrast ratio, overlap and norm, not every spin")
     p.add_argument("--checkpoint", default=None, metavar="FILE",
-                   help="resumable checkpoint (.npz), written atomically every minute")
+                   help="resumable checkpoint (.npz), written atomically every "
+                        "--checkpoint-interval seconds")
+    p.add_argument("--checkpoint-interval", type=positive_float, metavar="SECONDS",
+                   default=default("checkpoint_interval"),
+                   help=f"seconds between checkpoint writes (default: "
+                        f"{default('checkpoint_interval'):g})")
     p.add_argument("--no-exact", action="store_true",
                    help="skip the comparison with the exact measure (large D)")
-    add_common(p, out_default="")
+    add_common(p, out_default="spinicl-sample")
 
 
 def run(args) -> int:
@@ -65,7 +82,8 @@ def run(args) -> int:
     samples = sample(model, args.beta, method=args.method, base=args.base,
                      n_chains=args.chains, n_draws=args.draws, n_warmup=args.warmup,
                      thin=args.thin, rng=sampler_seed, progress=not args.quiet,
-                     checkpoint=args.checkpoint, observables=observables,
+                     checkpoint=args.checkpoint, checkpoint_interval=args.checkpoint_interval,
+                     observables=observables,
                      keep_draws=not args.observables_only)
     summary = samples.summary()
     print(summary)
@@ -85,10 +103,9 @@ def run(args) -> int:
             arrays["exact_mean"] = exact
             print(f"mean vs exact A^-1 h: largest |error| = {worst:.2f} MCSE "
                   f"({'consistent' if worst < 5 else 'INCONSISTENT'} at 5 MCSE)")
-    if args.out:
-        out = Path(args.out)
-        npz = save_npz_atomic(out / "sample.npz", **arrays)
-        params = {k: v for k, v in vars(args).items() if not k.startswith("_")}
-        js = save_json_atomic(out / "sample.json", run_record("sample", params, **record))
-        print(f"wrote {npz}\nwrote {js}")
+    out = Path(args.out)
+    npz = save_npz_atomic(out / "sample.npz", **arrays)
+    params = {k: v for k, v in vars(args).items() if not k.startswith("_")}
+    js = save_json_atomic(out / "sample.json", run_record("sample", params, **record))
+    print(f"wrote {npz}\nwrote {js}")
     return 0

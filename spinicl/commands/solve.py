@@ -2,16 +2,20 @@
 
 Draws P single-instance prompts, builds the spin glass and runs the chosen solver (cavity/TAP,
 the authors' li2024 AMP, Gaussian BP, Cholesky or CG). Prints how the run ended, the error of
-the means and variances against the exact measure N(A⁻¹h, (βA)⁻¹), and, with --out, writes
-solve.npz (mean, variance, residuals, exact mean and variance) and solve.json (every parameter,
-the seed and package versions).
+the means and variances against the exact measure N(A⁻¹h, (βA)⁻¹), and writes solve.npz
+(mean, variance, residuals, exact mean and variance) and solve.json (every parameter, the seed,
+package versions and how the run ended) into --out. A solver that does not converge still writes
+both files, then exits with code 1 and its message on one error line.
 
-example:
-  spinicl solve --dim 10 --context-length 50 --prompts 1000 --l2 0.01 --method li2024
+examples:
+  spinicl solve --dim 10 --context-length 50 --prompts 1000 --method tap
+  spinicl solve --dim 10 --context-length 50 --prompts 1000 --l2 1 --method li2024 \
+      --normalization li2024
 """
 from __future__ import annotations
 
-from ._args import add_common
+from ._args import (CommandFailed, add_common, finite_size_l2, non_negative_float,
+                    positive_float, positive_int, python_default)
 
 COMMAND = "solve"
 HELP = "solve one instance with TAP / li2024 AMP / BP / Cholesky / CG and compare to exact"
@@ -19,28 +23,37 @@ ORDER = 20
 
 
 def add_arguments(p):
-    from ..solvers import METHODS
+    from ..hamiltonian import SpinGlass
+    from ..solvers import METHODS, solve
 
-    p.add_argument("--dim", type=int, default=10, help="input dimension D (default: 10)")
-    p.add_argument("--context-length", type=int, default=50,
+    l2 = finite_size_l2()
+
+    p.add_argument("--dim", type=positive_int, default=10, help="input dimension D (default: 10)")
+    p.add_argument("--context-length", type=positive_int, default=50,
                    help="context length N (default: 50)")
-    p.add_argument("--prompts", type=int, default=1000,
+    p.add_argument("--prompts", type=positive_int, default=1000,
                    help="number of training prompts P (default: 1000)")
-    p.add_argument("--l2", type=float, default=0.01, help="weight decay lambda0 (default: 0.01)")
-    p.add_argument("--beta", type=float, default=100.0, help="inverse temperature (default: 100)")
-    p.add_argument("--method", choices=sorted(METHODS), default="tap",
-                   help="solver (default: tap); " + "; ".join(f"{k}: {v}"
-                                                              for k, v in METHODS.items()))
+    p.add_argument("--l2", type=non_negative_float, default=l2,
+                   help=f"weight decay lambda0 >= 0 (default: {l2:g})")
+    p.add_argument("--beta", type=positive_float, default=100.0,
+                   help="inverse temperature > 0 (default: 100)")
+    method = python_default(solve, "method")
+    p.add_argument("--method", choices=sorted(METHODS), default=method,
+                   help=f"solver (default: {method}); "
+                        + "; ".join(f"{k}: {v}" for k, v in METHODS.items()))
     p.add_argument("--damping", type=float, default=None,
                    help="weight on the old value (tap, li2024, bp; default per method)")
-    p.add_argument("--max-iter", type=int, default=None, help="iteration cap (default per method)")
+    p.add_argument("--max-iter", type=positive_int, default=None,
+                   help="iteration cap (default per method)")
     p.add_argument("--schedule", choices=("parallel", "sequential"), default="parallel",
                    help="update schedule of tap/li2024 (default: parallel)")
-    p.add_argument("--normalization", choices=("model", "li2024"), default="li2024",
-                   help="feature prefactor 1/N (model) or 1/(N+1) (authors' code, default)")
+    normalization = python_default(SpinGlass.from_prompts, "normalization")
+    p.add_argument("--normalization", choices=("model", "li2024"), default=normalization,
+                   help=f"feature prefactor 1/N (model) or 1/(N+1) (authors' code) "
+                        f"(default: {normalization})")
     p.add_argument("--no-exact", action="store_true",
                    help="skip the comparison with the exact measure (large D)")
-    add_common(p, out_default="")
+    add_common(p, out_default="spinicl-solve")
 
 
 def run(args) -> int:
@@ -80,14 +93,14 @@ def run(args) -> int:
             rel = float(np.sqrt(np.mean((result.variance / exact.variance - 1) ** 2)))
             summary["variance_rms_relative_error"] = rel
             print(f"  variance vs exact diag((beta A)^-1): RMS relative error {rel:.3g}")
-    if args.out:
-        from pathlib import Path
+    from pathlib import Path
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        print(f"wrote {save_npz_atomic(out / 'solve.npz', **arrays)}")
-        record = run_record("solve", {k: v for k, v in vars(args).items() if k != "_run"},
-                            converged=result.converged, n_iter=result.n_iter,
-                            message=result.message, **summary)
-        print(f"wrote {save_json_atomic(out / 'solve.json', record)}")
+    out = Path(args.out)
+    print(f"wrote {save_npz_atomic(out / 'solve.npz', **arrays)}")
+    record = run_record("solve", {k: v for k, v in vars(args).items() if k != "_run"},
+                        converged=result.converged, n_iter=result.n_iter,
+                        message=result.message, **summary)
+    print(f"wrote {save_json_atomic(out / 'solve.json', record)}")
+    if not result.converged:
+        raise CommandFailed(f"{args.method} did not converge: {result.message}")
     return 0

@@ -3,8 +3,11 @@
 Every parameter takes one value or a list ('0.5,1,2' or 'start:stop:num'); the sweep is the
 grid of all combinations. Units are the theory's: --l2 is λ = D·λ0 and --beta is β̂ = β/D²,
 unless --dim D is given, in which case --l2 and --beta are the paper's λ0 and β at that D.
-With --out the table is also written as theory.csv, theory.npz (every observable on the grid)
-and theory.json (parameters and versions).
+The table is also written into --out as theory.csv, theory.npz (every observable on the grid,
+coordinates as coord_<axis>) and theory.json (parameters and versions). Points that do not
+converge are written too; the command then exits with code 1.
+A list that starts with a minus sign must be attached to its option (--noise=-1,2 would be
+read as an option otherwise; the ranges are checked either way).
 
 examples:
   spinicl theory --alpha 5 --tau 0.05:4:100
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._args import float_list
+from ._args import CommandFailed, number_list, positive_int, python_default
 
 COMMAND = "theory"
 HELP = "replica-symmetric theory (D -> infinity): errors, overlaps, free energy over a sweep"
@@ -25,25 +28,35 @@ DEFAULT_COLUMNS = "icl_error,gibbs_error,idg_error,identity_overlap,norm,free_en
 
 
 def add_arguments(p):
-    p.add_argument("--alpha", type=float_list, default=np.array([5.0]), metavar="LIST",
-                   help="alpha = N/D (default: 5)")
-    p.add_argument("--tau", type=float_list, default=np.linspace(0.1, 4.0, 40), metavar="LIST",
-                   help="tau = P/D^2 (default: 0.1:4:40)")
-    p.add_argument("--kappa", type=float_list, default=np.array([np.inf]), metavar="LIST",
-                   help="kappa = n_tasks/D, 'inf' = fresh task per prompt (default: inf)")
-    p.add_argument("--noise", type=float_list, default=np.array([0.0]), metavar="LIST",
-                   help="label-noise variance rho (default: 0)")
-    p.add_argument("--l2", type=float_list, default=np.array([0.0]), metavar="LIST",
-                   help="ridge lambda = D*lambda0 (or lambda0 with --dim) (default: 0)")
-    p.add_argument("--beta", type=float_list, default=np.array([np.inf]), metavar="LIST",
-                   help="beta/D^2 (or beta with --dim), 'inf' = ground state (default: inf)")
-    p.add_argument("--dim", type=int, default=None,
+    from ..theory import sweep
+
+    def default(name):
+        return np.array([python_default(sweep, name)], dtype=float)
+
+    positive = number_list(minimum=0, strict=True)
+    p.add_argument("--alpha", type=positive, default=np.array([5.0]), metavar="LIST",
+                   help="alpha = N/D > 0 (default: 5)")
+    p.add_argument("--tau", type=positive, default=np.linspace(0.1, 4.0, 40), metavar="LIST",
+                   help="tau = P/D^2 > 0 (default: 0.1:4:40)")
+    p.add_argument("--kappa", type=number_list(minimum=0, strict=True, allow_inf=True),
+                   default=default("kappa"), metavar="LIST",
+                   help="kappa = n_tasks/D > 0, 'inf' = fresh task per prompt (default: inf)")
+    p.add_argument("--noise", type=number_list(minimum=0), default=default("noise"),
+                   metavar="LIST", help="label-noise variance rho >= 0 (default: 0)")
+    p.add_argument("--l2", type=number_list(minimum=0), default=default("l2"), metavar="LIST",
+                   help="ridge lambda = D*lambda0 >= 0 (or lambda0 with --dim) (default: 0)")
+    p.add_argument("--beta", type=number_list(minimum=0, strict=True, allow_inf=True),
+                   default=default("beta"), metavar="LIST",
+                   help="beta/D^2 > 0 (or beta with --dim), 'inf' = ground state "
+                        "(default: inf)")
+    p.add_argument("--dim", type=positive_int, default=None,
                    help="read --l2 and --beta in the paper's units at this D")
     p.add_argument("--columns", default=DEFAULT_COLUMNS,
                    help=f"observables to print (default: {DEFAULT_COLUMNS}); 'all' for every one")
     p.add_argument("--continuation", action="store_true",
                    help="solve point by point, warm-starting each from the previous root")
-    p.add_argument("--out", default=None, metavar="DIR", help="also write csv/npz/json here")
+    p.add_argument("--out", default="spinicl-theory", metavar="DIR",
+                   help="output folder for theory.csv/npz/json (default: spinicl-theory)")
 
 
 def _table(sweep, columns, grid_names):
@@ -68,14 +81,15 @@ def run(args) -> int:
         l2, beta = args.dim * l2, beta / args.dim**2
     axes = dict(alpha=args.alpha, tau=args.tau, kappa=args.kappa, noise=args.noise, l2=l2,
                 beta=beta)
-    grids = np.meshgrid(*axes.values(), indexing="ij")
-    sweep = theory.sweep(*grids[:2], kappa=grids[2], noise=grids[3], l2=grids[4], beta=grids[5],
-                         continuation=args.continuation)
     columns = list(OBSERVABLES) if args.columns == "all" else [
         c.strip() for c in args.columns.split(",") if c.strip()]
     unknown = [c for c in columns if c not in OBSERVABLES]
-    if unknown:
-        raise ValueError(f"columns must be among {', '.join(OBSERVABLES)}; got {unknown}")
+    if unknown or not columns:
+        raise ValueError(f"columns must be among {', '.join(OBSERVABLES)}; got "
+                         f"{unknown or args.columns!r}")
+    grids = np.meshgrid(*axes.values(), indexing="ij")
+    sweep = theory.sweep(*grids[:2], kappa=grids[2], noise=grids[3], l2=grids[4], beta=grids[5],
+                         continuation=args.continuation)
     varied = [k for k, v in axes.items() if np.size(v) > 1] or ["tau"]
     header, rows = _table(sweep, columns, varied)
     fixed = ", ".join(f"{k}={np.ravel(v)[0]:g}" for k, v in axes.items() if k not in varied)
@@ -87,19 +101,22 @@ def run(args) -> int:
     n_bad = len(sweep) - int(np.sum(sweep.converged))
     if n_bad:
         print(f"# {n_bad} point(s) did not converge; see their messages in theory.npz")
-    if args.out:
-        from pathlib import Path
+    from pathlib import Path
 
-        out = Path(args.out)
-        text = ",".join(header) + "\n" + "\n".join(",".join(r) for r in rows) + "\n"
-        atomic_write_bytes(out / "theory.csv", lambda fh: fh.write(text.encode()))
-        data = {k: v for k, v in sweep.as_dict().items() if k != "message"}
-        data["message"] = np.asarray(sweep.message, dtype=str)
-        save_npz_atomic(out / "theory.npz", **data)
-        record = run_record("theory", {k: np.asarray(v) for k, v in axes.items()},
-                            dim=args.dim, continuation=args.continuation,
-                            grid_shape=list(sweep.shape), grid_axes=list(axes))
-        save_json_atomic(out / "theory.json", record)
-        for name in ("theory.csv", "theory.npz", "theory.json"):
-            print(f"wrote {out / name}")
+    out = Path(args.out)
+    text = ",".join(header) + "\n" + "\n".join(",".join(r) for r in rows) + "\n"
+    atomic_write_bytes(out / "theory.csv", lambda fh: fh.write(text.encode()))
+    data = {k: v for k, v in sweep.as_dict().items() if k != "message"}
+    data["message"] = np.asarray(sweep.message, dtype=str)
+    data.update({f"coord_{k}": np.asarray(v, float) for k, v in axes.items()})
+    save_npz_atomic(out / "theory.npz", **data)
+    record = run_record("theory", {k: np.asarray(v) for k, v in axes.items()},
+                        dim=args.dim, continuation=args.continuation,
+                        grid_shape=list(sweep.shape), grid_axes=list(axes), n_unconverged=n_bad)
+    save_json_atomic(out / "theory.json", record)
+    for name in ("theory.csv", "theory.npz", "theory.json"):
+        print(f"wrote {out / name}")
+    if n_bad:
+        raise CommandFailed(f"{n_bad} of {len(sweep)} point(s) did not converge; their messages "
+                            f"are in {out / 'theory.npz'}")
     return 0
