@@ -8,7 +8,7 @@ Bürkner, "Rank-normalization, folding, and localization: an improved R̂" (Baye
   |x − median| (sensitive to location and to scale differences between chains);
 * ``ess_bulk``: the ESS of the rank-normalised split chains (Geyer's initial monotone sequence,
   chains combined through the within/between variance, as in Stan);
-* ``ess_tail``: the smaller ESS of the indicators x ≤ q5% and x ≥ q95%;
+* ``ess_tail``: the smaller ESS of the indicators x ≤ q5% and x ≤ q95%;
 * ``ess_mean`` and ``mcse_mean``: the ESS of the raw split chains and the Monte-Carlo standard
   error of the mean, √(Var/ESS).
 
@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.special import ndtri
+from scipy.stats.mstats import mquantiles
 
 from ._validation import check_finite_array, check_real
 
@@ -96,14 +97,24 @@ def integrated_time(x, *, c: float = 5.0) -> float:
 def ess(x) -> float:
     """Effective sample size of (chain, draw) draws, without splitting or rank normalisation.
 
-    Geyer's initial monotone positive sequence on the multi-chain autocorrelation
-    ρ_t = 1 − (W − mean_c γ_c(t)) / var⁺ (Stan's estimator). Returns NaN for constant draws.
+    Stan's estimator (``posterior::ess_basic``, ArviZ's ``_ess``), reproduced step by step: the
+    multi-chain autocorrelation ρ_t = 1 − (W − mean_c γ_c(t)) / var⁺ is summed in pairs
+    P_k = ρ_2k + ρ_2k+1 while they stay positive (Geyer's initial positive sequence), the
+    pairs are made non-increasing (initial monotone sequence), and the first lag ρ_2K of the
+    pair that stopped the sum is added when it is positive,
+    τ = −1 + 2 Σ_{k<K} P_k + ρ_2K. That last term is what keeps antithetic chains (NUTS and HMC
+    produce them, ρ_1 < 0) from having their ESS overestimated. τ is floored at 1/log10(MN),
+    so ESS ≤ MN·log10(MN). Returns NaN for constant draws.
     """
-    x = _as_chains(x)
+    return _ess(_as_chains(x))
+
+
+def _ess(x: np.ndarray) -> float:
+    """:func:`ess` of a validated (chain, draw) array with at least 2 draws per chain (split
+    halves of 4-draw chains have 2)."""
     m, n = x.shape
     acov = _autocovariance(x)
-    chain_var = acov[:, 0] * n / (n - 1.0)
-    within = chain_var.mean()
+    within = acov[:, 0].mean() * n / (n - 1.0)
     var_plus = within * (n - 1.0) / n
     if m > 1:
         var_plus += x.mean(axis=1).var(ddof=1)
@@ -111,13 +122,21 @@ def ess(x) -> float:
         return float("nan")
     rho = 1.0 - (within - acov.mean(axis=0)) / var_plus
     rho[0] = 1.0
-    # Geyer: sum consecutive pairs while positive, forcing the pair sums to be non-increasing.
-    n_pairs = n // 2
-    pairs = rho[: 2 * n_pairs].reshape(n_pairs, 2).sum(axis=1)
-    positive = pairs > 0
-    stop = int(np.argmin(positive)) if not positive.all() else n_pairs
-    pairs = np.minimum.accumulate(pairs[:stop])
-    tau = -1.0 + 2.0 * pairs.sum()
+    # Stan's loop examines the pairs P_1 .. P_K while the one before is positive, with
+    # K = k_max set by its bound t < n − 3 on t = 2k − 1.
+    k_max = max(0, -(-(n - 2) // 2) - 1)
+    pairs = rho[: 2 * k_max + 2].reshape(k_max + 1, 2).sum(axis=1)
+    if pairs[0] <= 0.0:
+        stop = 0
+    else:
+        non_positive = np.flatnonzero(pairs[1:] <= 0.0)
+        stop = int(non_positive[0]) + 1 if non_positive.size else k_max
+    positive_sum = np.minimum.accumulate(pairs[:stop]).sum() if stop else 0.0
+    # The first lag of the pair that ended the sum: Stan keeps that pair when its sum is >= 0
+    # and, either way, its first lag when that lag alone is positive.
+    first_lag = rho[2 * stop]
+    last_first_lag = first_lag if (first_lag > 0.0 or pairs[stop] >= 0.0) else 0.0
+    tau = -1.0 + 2.0 * positive_sum + last_first_lag
     tau = max(tau, 1.0 / np.log10(m * n))
     return float(m * n / tau)
 
@@ -136,19 +155,25 @@ def _rank_normalise(x: np.ndarray) -> np.ndarray:
 
 def ess_bulk(x) -> float:
     """Bulk ESS: the ESS of the rank-normalised split chains."""
-    return ess(_rank_normalise(_split(_as_chains(x))))
+    return _ess(_rank_normalise(_split(_as_chains(x))))
 
 
 def ess_tail(x) -> float:
-    """Tail ESS: the smaller ESS of the indicators of the 5% and 95% quantiles (split chains)."""
-    s = _split(_as_chains(x))
-    lo, hi = np.quantile(s, [0.05, 0.95])
-    return min(ess((s <= lo).astype(float)), ess((s >= hi).astype(float)))
+    """Tail ESS: the smaller ESS of the indicators x ≤ q5% and x ≤ q95% (split chains).
+
+    The quantiles are the type-7 (linear) quantiles of all draws, before splitting, as in Stan
+    and ArviZ (the indicator of x ≤ q95% has the ESS of x > q95%). They are computed with the
+    same arithmetic as ArviZ (``mquantiles``): when (N − 1)·p is an integer the quantile is a
+    draw, and a one-ulp difference would move that draw across the threshold.
+    """
+    x = _as_chains(x)
+    lo, hi = mquantiles(x.ravel(), [0.05, 0.95], alphap=1.0, betap=1.0)
+    return min(_ess(_split((x <= lo).astype(float))), _ess(_split((x <= hi).astype(float))))
 
 
 def ess_mean(x) -> float:
     """ESS for the mean: the ESS of the split chains on the original scale."""
-    return ess(_split(_as_chains(x)))
+    return _ess(_split(_as_chains(x)))
 
 
 def _rhat_plain(s: np.ndarray) -> float:
