@@ -2,21 +2,21 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import os
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
 from .._progress import progress_bar
-from .._validation import check_choice, check_int
-from .executors import EXECUTORS, cap_threads, capped_thread_env, compute_unit
+from .._validation import check_choice, check_int, check_real
+from .executors import (EXECUTORS, cap_threads, capped_thread_env, compute_unit, init_worker,
+                        single_threaded)
 from .spec import SweepSpec
 from .store import CellStore
 
-__all__ = ["run_sweep", "SweepResult"]
+__all__ = ["run_sweep", "SweepResult", "SchedulerUnreachable"]
 
 
 @dataclass
@@ -85,8 +85,8 @@ def _assemble(spec: SweepSpec, units, values_by_unit) -> dict:
 
 
 def run_sweep(spec: SweepSpec, out_dir, *, executor: str = "process", workers: int | None = None,
-              scheduler: str | None = None, cell_index: int | None = None,
-              progress: bool = True) -> SweepResult | None:
+              scheduler: str | None = None, scheduler_timeout: float = 10.0,
+              cell_index: int | None = None, progress: bool = True) -> SweepResult | None:
     """Compute every unfinished unit of ``spec`` and aggregate into ``out_dir``.
 
     Parameters
@@ -96,15 +96,25 @@ def run_sweep(spec: SweepSpec, out_dir, *, executor: str = "process", workers: i
         Unit files go to ``out_dir/units``; the aggregate to ``out_dir/<name>.npz`` + ``.json``.
     executor : {"serial", "process", "dask"}
         Process pool by default. ``"dask"`` connects to ``scheduler`` (an address) or starts a
-        ``LocalCluster`` with ``workers`` single-threaded workers.
+        ``LocalCluster`` with ``workers`` single-threaded workers. Every executor computes with
+        BLAS and numba at one thread, so all three give bitwise identical results. Pool workers
+        exit when the process running the sweep dies.
     workers : int, optional
         Worker processes (default: the CPU count).
+    scheduler : str, optional
+        Address of a running dask scheduler (``executor="dask"``).
+    scheduler_timeout : float
+        Seconds to wait for ``scheduler`` to answer (> 0); then :class:`SchedulerUnreachable`
+        (a ``ConnectionError``, hence an ``OSError``) says "cannot reach the dask scheduler at
+        ADDRESS: ...". A malformed address raises ``ValueError`` with the same words.
     cell_index : int, optional
         Compute only this unit and return None (for SLURM job arrays: one task per unit; a final
         run without ``cell_index`` aggregates).
     """
     check_choice("executor", executor, EXECUTORS)
     workers = check_int("workers", workers, minimum=1, allow_none=True) or os_cpu_count()
+    scheduler_timeout = check_real("scheduler_timeout", scheduler_timeout, minimum=0.0,
+                                   strict_min=True)
     store = CellStore(out_dir)
     units = spec.units()
     spec_dict = dict(kind=spec.kind, axes={k: v.tolist() for k, v in spec.axes.items()},
@@ -128,7 +138,8 @@ def run_sweep(spec: SweepSpec, out_dir, *, executor: str = "process", workers: i
     with progress_bar(total=len(units), desc=f"sweep {spec.name}", enabled=progress,
                       initial=reused) as bar:
         if todo:
-            for index in _execute(executor, spec_dict, todo, str(store.root), workers, scheduler):
+            for index in _execute(executor, spec_dict, todo, str(store.root), workers, scheduler,
+                                  scheduler_timeout):
                 bar.update(1)
     for unit in todo:
         values = store.load(unit, store.fingerprint(spec, unit))
@@ -143,24 +154,53 @@ def run_sweep(spec: SweepSpec, out_dir, *, executor: str = "process", workers: i
 
 
 def os_cpu_count() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _execute(executor, spec_dict, todo, root, workers, scheduler):
+class SchedulerUnreachable(ConnectionError):
+    """The dask scheduler given to :func:`run_sweep` did not answer within the timeout."""
+
+
+def _connect_dask(scheduler: str, timeout: float):
+    from dask.distributed import Client
+
+    try:
+        return Client(scheduler, timeout=f"{timeout}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        # distributed ends a long traceback with e.g. "Timed out trying to connect to ... after
+        # 10 s"; one line that names the address is what a user can act on.
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        error = ValueError if isinstance(exc, ValueError) else SchedulerUnreachable
+        raise error(f"cannot reach the dask scheduler at {scheduler}: {detail}") from None
+
+
+def _execute(executor, spec_dict, todo, root, workers, scheduler, scheduler_timeout=10.0):
     """Yield unit indices as they finish."""
     if executor == "serial" or (executor == "process" and workers == 1):
         for unit in todo:
-            yield compute_unit(spec_dict, unit, root)[0]
+            with single_threaded():
+                index = compute_unit(spec_dict, unit, root)[0]
+            yield index
         return
     if executor == "process":
-        with capped_thread_env(), ProcessPoolExecutor(
-                max_workers=min(workers, len(todo)), mp_context=get_context("spawn"),
-                initializer=cap_threads) as pool:
+        import loky
+
+        # loky rather than concurrent.futures: its workers hold no write end of the call queue, so
+        # they and its resource tracker see EOF when the parent dies; init_worker's watchdog also
+        # stops a worker that is busy inside a unit at that moment.
+        with capped_thread_env():
+            pool = loky.ProcessPoolExecutor(max_workers=min(workers, len(todo)),
+                                            initializer=init_worker, initargs=(os.getpid(),))
+        futures = []
+        try:
             futures = [pool.submit(compute_unit, spec_dict, unit, root) for unit in todo]
-            for fut in as_completed(futures):
+            for fut in loky.as_completed(futures):
                 yield fut.result()[0]
+        finally:
+            # An error or an interrupted caller must not leave the backlog running.
+            for fut in futures:
+                fut.cancel()
+            pool.shutdown(wait=True)
         return
     try:
         from dask.distributed import Client, LocalCluster, as_completed as dask_completed
@@ -170,7 +210,7 @@ def _execute(executor, spec_dict, todo, root, workers, scheduler):
     cluster = None
     with capped_thread_env():
         if scheduler:
-            client = Client(scheduler)
+            client = _connect_dask(scheduler, scheduler_timeout)
         else:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)
