@@ -1,7 +1,10 @@
 """Run a sweep declared in a TOML file; rerunning the same command resumes it.
 
 Finished units are reused when their configuration fingerprint matches ("computed N, reused M");
-a changed parameter never reuses stale files, and a corrupted unit file is recomputed.
+a changed parameter never reuses stale files, and a corrupted unit file is recomputed. The TOML
+file is read and every value checked against the cell kind's parameter types before anything
+runs; a bad value is one error line naming the file and line (exit 2). Writes NAME.npz
+(observables, coordinates as coord_<axis>), NAME.json and units/ into --out.
 
 examples:
   spinicl sweep grid.toml --out runs/grid                       # local process pool
@@ -12,6 +15,10 @@ examples:
   spinicl sweep --list-kinds
 """
 from __future__ import annotations
+
+import argparse
+
+from ._args import positive_int
 
 COMMAND = "sweep"
 HELP = "run a resumable parameter sweep from a TOML file (serial, processes or dask)"
@@ -24,26 +31,54 @@ def add_arguments(p):
                    help="output folder (default: sweeps/<name>)")
     p.add_argument("--executor", choices=("serial", "process", "dask"), default="process",
                    help="where units run (default: process)")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="dask scheduler address (implies --executor dask)")
-    p.add_argument("--cell-index", type=int, default=None, metavar="I",
+    p.add_argument("--cell-index", type=_unit_index, default=None, metavar="I",
                    help="compute only work unit I (job arrays), then exit")
     p.add_argument("--list-kinds", action="store_true", help="list the registered cell kinds")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def run(args) -> int:
-    from ..sweep import available_cells, load_spec, run_sweep
+def _unit_index(text):
+    try:
+        index = int(text)
+    except ValueError:
+        index = -1
+    if index < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return index
 
-    if args.list_kinds or not args.config:
+
+def _listing(args) -> bool:
+    return bool(args.list_kinds or not args.config)
+
+
+def output_folder(args):
+    """Read and check the TOML file now, so a bad file fails before the folder check and work."""
+    from pathlib import Path
+
+    from ..sweep import load_spec
+
+    if _listing(args):
+        return None
+    args.spec = load_spec(Path(args.config))
+    args.out = args.out or f"sweeps/{args.spec.name}"
+    return args.out
+
+
+def run(args) -> int:
+    from ..sweep import available_cells, run_sweep
+
+    if _listing(args):
         for name, kind in available_cells().items():
             nested = f" (nested axis: {kind.nested})" if kind.nested else ""
             print(f"{name:16s} {kind.description}{nested}")
         return 0
-    spec = load_spec(args.config)
-    out = args.out or f"sweeps/{spec.name}"
+    if getattr(args, "spec", None) is None:
+        output_folder(args)         # run() called directly, not through spinicl.cli.main
+    spec, out = args.spec, args.out
     executor = "dask" if args.scheduler else args.executor
     result = run_sweep(spec, out, executor=executor, workers=args.workers,
                        scheduler=args.scheduler, cell_index=args.cell_index,

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import register_figure
 from ._style import panel_label, plt, save_figure, style
+from .paper_fig4a import sweep_outputs_beside
 
 __all__ = ["make_icl_theory", "make_thermal"]
 
@@ -88,7 +89,7 @@ def make_icl_theory(out_dir, *, quick: bool = False, rng=0, progress: bool = Tru
         fig.suptitle(rf"ICL phase diagram: $\lambda_0={l2:g}$ ($\lambda=D\lambda_0$ in the "
                      rf"theory), fresh tasks, {spec.repeats} disorder draws", fontsize=8.5)
         png = save_figure(fig, out_dir / "icl-theory-phase-diagram.png")
-    return [result.files["npz"], result.files["json"], png]
+    return [*sweep_outputs_beside(result, out_dir), png]
 
 
 @register_figure("thermal-phase-diagram",
@@ -139,4 +140,4 @@ def make_thermal(out_dir, *, quick: bool = False, rng=0, progress: bool = True,
         panel_label(ax2, "b")
         fig.suptitle(rf"$N={4 * dim}$, $\lambda_0={l2:g}$; dashed: $P=D(D+1)$", fontsize=8.5)
         png = save_figure(fig, out_dir / "thermal-phase-diagram.png")
-    return [result.files["npz"], result.files["json"], png]
+    return [*sweep_outputs_beside(result, out_dir), png]

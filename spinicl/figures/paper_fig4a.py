@@ -84,4 +84,20 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, executor
     result = run_sweep(spec, out_dir / f"{spec.name}-sweep", executor=executor, workers=workers,
                        progress=progress)
     png = plot_fig4a(result, out_dir / f"{spec.name}.png")
-    return [result.files["npz"], result.files["json"], png]
+    return [*sweep_outputs_beside(result, out_dir), png]
+
+
+def sweep_outputs_beside(result, out_dir) -> list:
+    """Copy a sweep's aggregate NAME.npz and NAME.json into ``out_dir``, beside its figure.
+
+    The sweep itself runs in a subfolder (its units/ must not mix with another sweep's), but the
+    outputs a user opens live where every other job puts them: ``out_dir/NAME.{npz,json,png}``.
+    """
+    from .._io import atomic_write_bytes
+
+    copies = []
+    for key in ("npz", "json"):
+        source = Path(result.files[key])
+        copies.append(atomic_write_bytes(Path(out_dir) / source.name,
+                                         lambda fh, s=source: fh.write(s.read_bytes())))
+    return copies

@@ -8,18 +8,69 @@ prefixes instead of rebuilding it per cell.
 
 Register new kinds with :func:`register_cell`, or name any importable function as
 ``"package.module:function"``.
+
+Every registered kind declares its parameters (:class:`Parameter`: type, range, choices), so a
+sweep is checked value by value before anything runs: ``dim = 3.5`` is an error, not D = 3. A
+parameter a kind does not declare (and every parameter of a ``"module:function"`` kind) is
+typed by its default in the function's signature (an int default takes integers, a float
+default real numbers, a str default strings, a bool default booleans).
 """
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["register_cell", "get_cell_kind", "CellKind", "available_cells"]
+from .._validation import check_choice, check_int, check_real
+
+__all__ = ["register_cell", "get_cell_kind", "CellKind", "available_cells", "Parameter"]
 
 _CELLS: dict[str, "CellKind"] = {}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """The type and valid range of one cell parameter.
+
+    ``kind`` is ``int``, ``float``, ``str`` or ``bool``. ``minimum``/``maximum`` bound numbers
+    (exclusive where ``strict_min``/``strict_max``); ``choices`` (a tuple, or a function
+    returning one, so that a kind need not import its sampler to declare it) lists the valid
+    strings.
+    """
+
+    kind: type
+    minimum: float | None = None
+    maximum: float | None = None
+    strict_min: bool = False
+    strict_max: bool = False
+    choices: tuple | Callable | None = None
+
+    def check(self, name: str, value):
+        """``value`` converted to ``kind`` (3.0 → 3 for an int), or TypeError/ValueError."""
+        if self.kind is bool:
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be true or false, got {value!r}")
+            return bool(value)
+        if self.kind is str:
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string, got {value!r}")
+            choices = self.choices() if callable(self.choices) else self.choices
+            return value if choices is None else check_choice(name, value, tuple(choices))
+        if self.kind is int:
+            return check_int(name, value, minimum=self.minimum, maximum=self.maximum)
+        return check_real(name, value, minimum=self.minimum, maximum=self.maximum,
+                          strict_min=self.strict_min, strict_max=self.strict_max)
+
+
+def _inferred(default) -> Parameter | None:
+    """A parameter typed by its default value (None or no default: unchecked)."""
+    for kind in (bool, int, float, str):    # bool before int: True is an int too
+        if isinstance(default, kind):
+            return Parameter(kind)
+    return None
 
 
 @dataclass(frozen=True)
@@ -28,25 +79,58 @@ class CellKind:
     func: Callable
     nested: str | None = None
     description: str = ""
+    parameters: dict = field(default_factory=dict)
 
     def signature(self):
         from .spec import describe_signature
 
         return describe_signature(self.func)
 
+    def parameter(self, name: str) -> Parameter | None:
+        """The declaration of ``name``, else one inferred from the function's default."""
+        if name in self.parameters:
+            return self.parameters[name]
+        sig = inspect.signature(self.func).parameters.get(name)
+        return None if sig is None else _inferred(sig.default)
+
+    def check(self, name: str, value):
+        """``value`` validated and converted for parameter ``name`` (unchanged if untyped)."""
+        declared = self.parameter(name)
+        return value if declared is None else declared.check(name, value)
+
     def __call__(self, params: dict, rng):
         return self.func(rng=rng, **params)
 
 
-def register_cell(name: str, *, nested: str | None = None, description: str = ""):
-    """Decorator registering a cell function under ``name``."""
+def register_cell(name: str, *, nested: str | None = None, description: str = "",
+                  parameters: dict | None = None):
+    """Decorator registering a cell function under ``name``.
+
+    ``parameters`` maps parameter names to :class:`Parameter` declarations; undeclared ones are
+    typed by their defaults.
+    """
 
     def deco(func):
         _CELLS[name] = CellKind(name, func, nested, description or (func.__doc__ or "").strip()
-                                .split("\n")[0])
+                                .split("\n")[0], dict(parameters or {}))
         return func
 
     return deco
+
+
+# Declarations shared by the kinds below.
+_SIZE = Parameter(int, minimum=1)
+_NON_NEGATIVE = Parameter(float, minimum=0.0)
+_POSITIVE = Parameter(float, minimum=0.0, strict_min=True)
+_NORMALIZATION = Parameter(str, choices=("model", "li2024"))
+_INSTANCE = dict(dim=_SIZE, context_length=_SIZE, n_prompts=_SIZE, l2=_NON_NEGATIVE,
+                 beta=_POSITIVE, normalization=_NORMALIZATION)
+
+
+def _sampler_methods():
+    from ..samplers import METHODS
+
+    return tuple(METHODS)
 
 
 def get_cell_kind(name: str) -> CellKind:
@@ -68,7 +152,8 @@ def available_cells() -> dict[str, CellKind]:
 
 
 @register_cell("exact", nested="n_prompts",
-               description="exact Boltzmann measure: contrast ratio, ICL and Gibbs errors")
+               description="exact Boltzmann measure: contrast ratio, ICL and Gibbs errors",
+               parameters=_INSTANCE)
 def exact_cell(*, dim, context_length, n_prompts, l2=1e-3, beta=100.0, normalization="model",
                rng=None):
     """Exact-measure observables for nested prompt sets P_1 < P_2 < … (one draw of max P).
@@ -136,7 +221,8 @@ def _peak_rss_mib() -> float:
 
 
 @register_cell("exact-cg", nested="n_prompts",
-               description="matrix-free Boltzmann mean by preconditioned CG (large D)")
+               description="matrix-free Boltzmann mean by preconditioned CG (large D)",
+               parameters=dict(_INSTANCE, l2=_POSITIVE, tol=_POSITIVE, chunk=_SIZE))
 def exact_cg_cell(*, dim, context_length, n_prompts, l2=1e-3, tol=1e-8, chunk=1024,
                   normalization="model", rng=None):
     """ICL error and contrast ratio of the mean A⁻¹h without ever forming the n×n couplings.
@@ -192,7 +278,11 @@ def exact_cg_cell(*, dim, context_length, n_prompts, l2=1e-3, tol=1e-8, chunk=10
 
 
 @register_cell("amp-li2024", nested="n_prompts",
-               description="the authors' AMP (li2024 variant), batched over the nested P axis")
+               description="the authors' AMP (li2024 variant), batched over the nested P axis",
+               parameters=dict(_INSTANCE, damping=Parameter(float, minimum=0.0, maximum=1.0,
+                                                            strict_max=True),
+                               max_iter=_SIZE, tol=_NON_NEGATIVE,
+                               precision=Parameter(str, choices=("float32", "float64"))))
 def amp_li2024_cell(*, dim, context_length, n_prompts, l2=1.0, beta=100.0,
                     normalization="li2024", damping=0.9, max_iter=100, tol=1e-6,
                     precision="float32", rng=None):
@@ -248,7 +338,10 @@ def amp_li2024_cell(*, dim, context_length, n_prompts, l2=1.0, beta=100.0,
 
 
 @register_cell("sampled", description="thermal averages from an MCMC sampler, beside the exact "
-                                      "measure")
+                                      "measure",
+               parameters=dict(_INSTANCE, method=Parameter(str, choices=_sampler_methods),
+                               n_chains=_SIZE, n_draws=_SIZE,
+                               n_warmup=Parameter(int, minimum=0)))
 def sampled_cell(*, dim, context_length, n_prompts, beta, l2=1e-2, method="hmc", n_chains=4,
                  n_draws=400, n_warmup=300, rng=None):
     """⟨contrast ratio⟩_β and ⟨overlap⟩_β of the weights sampled by ``method``.

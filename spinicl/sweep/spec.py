@@ -16,7 +16,12 @@ context_length = [8, 16, 32]
 n_prompts = {start = 8, stop = 216, num = 14, integer = true}
 ```
 
-Errors in a TOML file name the line they come from.
+Every parameter and every axis value is checked against the cell kind's declared type and
+range (see :class:`spinicl.sweep.cells.Parameter`) before anything runs, and unknown names are
+rejected. Errors in a TOML file name the file and the line they come from, e.g.
+``grid.toml line 7: dim must be an integer, got 3.5``. :mod:`tomllib` keeps no line numbers,
+so the line is found by scanning the text for the key (``^\\s*dim\\s*=``): the first line that
+sets a key of that name, which is the right one unless the same name is set in two tables.
 """
 from __future__ import annotations
 
@@ -59,9 +64,14 @@ class SweepSpec:
     repeats: int = 1
     seed: int = 0
     name: str = "sweep"
-    source: str | None = None
+    source: str | None = field(default=None, repr=False, compare=False)
+    path: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
+        for key in ("kind", "name"):
+            if not isinstance(getattr(self, key), str):
+                raise SpecError(self._where(key) + f"{key} must be a string, got "
+                                f"{getattr(self, key)!r}")
         self.repeats = check_int("repeats", self.repeats, minimum=1)
         self.seed = check_int("seed", self.seed, minimum=0)
         self.cell_kind = get_cell_kind(self.kind)
@@ -90,18 +100,33 @@ class SweepSpec:
         if missing:
             raise SpecError(self._where("parameters", "[parameters]") +
                             f"cell kind {self.kind!r} needs {', '.join(missing)}")
+        self.parameters = {name: self._checked(name, value)
+                           for name, value in self.parameters.items()}
+        for name, values in self.axes.items():
+            checked = [self._checked(name, v.item(), axis=True) for v in values]
+            self.axes[name] = np.asarray(checked)
+
+    def _checked(self, name, value, *, axis=False):
+        """``value`` typed and range-checked for the cell kind, or a SpecError naming the line."""
+        try:
+            return self.cell_kind.check(name, value)
+        except (TypeError, ValueError) as exc:
+            what = f" (a value of axis {name!r})" if axis else ""
+            raise SpecError(self._where(name) + f"{exc}{what}") from None
 
     # ------------------------------------------------------------------ errors
     def _where(self, key: str, header: str | None = None) -> str:
-        if not self.source:
-            return ""
+        """``"FILE line N: "`` for the first line that sets ``key`` (or opens ``header``)."""
+        prefix = f"{Path(self.path).name} " if getattr(self, "path", None) else ""
+        if not getattr(self, "source", None):
+            return prefix.rstrip() + ": " if prefix else ""
         pattern = re.compile(rf"^\s*(\[{re.escape(key)}\]|\"?{re.escape(key)}\"?\s*=)")
         if header is not None:
             pattern = re.compile(rf"^\s*{re.escape(header)}")
         for lineno, line in enumerate(self.source.splitlines(), start=1):
             if pattern.match(line):
-                return f"line {lineno}: "
-        return ""
+                return f"{prefix}line {lineno}: "
+        return prefix.rstrip() + ": " if prefix else ""
 
     # ------------------------------------------------------------------ grid
     @property
@@ -178,16 +203,26 @@ def _axis_values(name, value, where):
 
 
 def load_spec(path_or_text) -> SweepSpec:
-    """Read a sweep specification from a TOML file (or TOML text)."""
-    text = path_or_text
+    """Read a sweep specification from a TOML file (or TOML text).
+
+    A :class:`SpecError` (a ValueError) names the file and line of a bad value; a file that
+    cannot be read is a SpecError too.
+    """
+    text, path = path_or_text, None
     if isinstance(path_or_text, Path) or (isinstance(path_or_text, str) and "\n" not in
                                           path_or_text and path_or_text.endswith(".toml")):
-        text = Path(path_or_text).read_text()
+        path = str(path_or_text)
+        try:
+            text = Path(path_or_text).read_text()
+        except OSError as exc:
+            raise SpecError(f"cannot read the sweep specification {path}: "
+                            f"{exc.strerror or exc}") from None
+    probe = SweepSpec.__new__(SweepSpec)
+    probe.source, probe.path = None, path
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"invalid TOML: {exc}") from None
-    probe = SweepSpec.__new__(SweepSpec)
+        raise SpecError(probe._where("") + f"invalid TOML: {exc}") from None
     probe.source = text
 
     unknown_tables = set(doc) - {"sweep", "parameters", "axes"}
@@ -211,7 +246,7 @@ def load_spec(path_or_text) -> SweepSpec:
     try:
         return SweepSpec(kind=head["kind"], axes=axes, parameters=doc.get("parameters", {}),
                          repeats=head.get("repeats", 1), seed=head.get("seed", 0),
-                         name=head.get("name", "sweep"), source=text)
+                         name=head.get("name", "sweep"), source=text, path=path)
     except SpecError:
         raise
     except ValueError as exc:
