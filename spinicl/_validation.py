@@ -6,6 +6,7 @@ valid range, so a bad argument never reaches a numba kernel or turns into a sile
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
@@ -16,6 +17,8 @@ __all__ = [
     "check_real",
     "check_finite_array",
     "check_choice",
+    "available_memory_bytes",
+    "check_dense_allocation",
 ]
 
 
@@ -117,3 +120,93 @@ def check_choice(name: str, value, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)!r}, got {value!r}")
     return value
+
+
+def _cgroup_headroom() -> int | None:
+    """Bytes left under the cgroup (v2, then v1) memory limit, or None when there is none."""
+    for limit_path, usage_path in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_path) as fh:
+                limit = fh.read().strip()
+            with open(usage_path) as fh:
+                usage = int(fh.read().strip())
+        except (OSError, ValueError):
+            continue
+        # cgroup v1 reports "no limit" as a huge page-aligned number rather than "max"
+        if limit == "max" or int(limit) >= 2**60:
+            return None
+        return max(int(limit) - usage, 0)
+    return None
+
+
+def available_memory_bytes() -> int | None:
+    """Bytes of memory a new allocation can use without swapping, or None when unknown.
+
+    Linux's ``MemAvailable`` (free plus reclaimable page cache) is the kernel's own estimate;
+    ``SC_AVPHYS_PAGES`` (free pages only, an underestimate) is the fallback. A container's cgroup
+    limit, when tighter, wins: the host's free memory means nothing to a process capped below it.
+    """
+    available = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        available = None
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):
+            available = None
+    headroom = _cgroup_headroom()
+    if headroom is not None:
+        available = headroom if available is None else min(available, headroom)
+    return available
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def check_dense_allocation(what: str, shape, *, dtype=float, count: int = 1,
+                           hint: str = "") -> int:
+    """Refuse, before allocating, ``count`` arrays of ``shape`` that cannot fit in memory.
+
+    numpy's ``ArrayMemoryError`` (or the OOM killer) arrives only after minutes of work and says
+    nothing about what to do instead; this checks the bytes up front and raises a ValueError
+    naming the size, the memory available and, through ``hint``, the matrix-free alternative.
+
+    Parameters
+    ----------
+    what : str
+        What is being built, e.g. ``"the dense couplings J"``.
+    shape : tuple of int
+        The shape of one array.
+    dtype : numpy dtype, optional
+        Its element type (default float64).
+    count : int, optional
+        How many such arrays the operation holds at once (temporaries included).
+    hint : str, optional
+        The way out, appended to the message (e.g. ``"use solve(method='cg')"``).
+
+    Returns
+    -------
+    int
+        The bytes needed (returned even when the available memory is unknown and nothing was
+        checked).
+    """
+    count = check_int("count", count, minimum=1)
+    shape = tuple(int(s) for s in shape)
+    needed = count * int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+    available = available_memory_bytes()
+    if available is not None and needed > available:
+        dims = "×".join(map(str, shape))
+        times = f"{count} arrays of " if count > 1 else ""
+        message = (f"{what} needs {_gib(needed)} ({times}{dims} {np.dtype(dtype).name}) but only "
+                   f"{_gib(available)} of memory are available")
+        raise ValueError(message + (f"; {hint}" if hint else ""))
+    return needed

@@ -19,14 +19,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_generator, check_finite_array, check_int, check_real
+from ._validation import (as_generator, check_dense_allocation, check_finite_array, check_int,
+                          check_real)
 from .attention import feature_factors
 
-__all__ = ["SpinGlass"]
+__all__ = ["SpinGlass", "MATRIX_FREE_HINT"]
 
 # Rows of the feature matrix formed at once when the dense couplings are built: bounds the
-# temporary memory to about _CHUNK·n doubles while keeping each BLAS call large.
+# temporary memory to about _CHUNK·n doubles while keeping each BLAS call large. Beyond 4096
+# spins the chunk shrinks so that the temporary stays below _CHUNK_ELEMENTS doubles (128 MiB).
 _CHUNK = 4096
+_CHUNK_ELEMENTS = 2**24
+
+# Where a refused dense allocation points the user (see check_dense_allocation).
+MATRIX_FREE_HINT = ("a model built with SpinGlass.from_prompts is matrix-free: use "
+                    "solve(model, beta, method='cg') for the mean A^-1 h, or "
+                    "sample(model, beta, operator='matrix-free'); see docs/solvers.md, "
+                    "'Which methods are matrix-free'")
 
 
 class SpinGlass:
@@ -163,6 +172,9 @@ class SpinGlass:
         std[np.ix_(top, last)] = stds[1]
         std[np.ix_(last, top)] = stds[1]
         std[np.ix_(last, last)] = stds[2]
+        # std, the draws, their upper triangle and J are alive at once
+        check_dense_allocation("SpinGlass.random's dense couplings", (n, n), count=4,
+                               hint="use a smaller dim, or SpinGlass.from_prompts (matrix-free)")
         upper = np.triu(std * rng.standard_normal((n, n)), k=1)
         couplings = upper + upper.T
         return cls(couplings=couplings, fields=fields, self_couplings=np.full(n, self_coupling))
@@ -172,6 +184,16 @@ class SpinGlass:
     def is_factored(self) -> bool:
         """True when built from prompts: the matrix-free Hessian product is available."""
         return self._context is not None
+
+    @property
+    def has_dense_couplings(self) -> bool:
+        """True when J, or the Hessian A that holds the same numbers, is already a dense array.
+
+        Reading it never builds anything (``hasattr(model, "couplings")`` would: the property
+        builds the n×n J of a model from prompts). Solvers use it to choose the dense path only
+        when it costs no new memory.
+        """
+        return self._couplings is not None or self._hessian is not None
 
     @property
     def n_prompts(self) -> int | None:
@@ -207,21 +229,39 @@ class SpinGlass:
 
     @property
     def couplings(self) -> np.ndarray:
-        """J (n×n), built on first access for a prompts-built model (O(P·n²) time, n² memory)."""
+        """J (n×n), built on first access for a prompts-built model (O(P·n²) time, n² memory).
+
+        Raises a ValueError, before allocating, when the n² doubles do not fit in memory. No
+        solver or sampler reads this for a model from prompts unless asked to
+        (``operator="dense"``): see docs/solvers.md, "Which methods are matrix-free".
+        """
         if self._couplings is None:
-            self._couplings = -self.gram()
+            J = self.gram("the dense couplings J")
+            np.negative(J, out=J)
+            self._couplings = J
         return self._couplings
 
-    def gram(self) -> np.ndarray:
-        """(1/P) SᵀS = −J for a model built from prompts, accumulated in row chunks."""
+    def _gram_chunk_rows(self) -> int:
+        return max(1, min(_CHUNK, _CHUNK_ELEMENTS // self.n_spins))
+
+    def gram(self, what: str = "the dense Gram matrix SᵀS/P") -> np.ndarray:
+        """(1/P) SᵀS = −J for a model built from prompts, accumulated in row chunks.
+
+        ``what`` names the array in the error raised when it would not fit in memory.
+        """
         if not self.is_factored:
+            check_dense_allocation(what, (self.n_spins, self.n_spins),
+                                   hint="the model already holds J; use -model.couplings")
             return -self.couplings
         P, m = self._context.shape
-        gram = np.zeros((m * m, m * m))
-        for start in range(0, P, _CHUNK):
-            c = self._context[start:start + _CHUNK]
-            q = self._query[start:start + _CHUNK]
-            S = (c[:, :, None] * q[:, None, :]).reshape(c.shape[0], m * m)
+        n = m * m
+        rows = self._gram_chunk_rows()
+        check_dense_allocation(what, (n, n), hint=MATRIX_FREE_HINT)
+        gram = np.zeros((n, n))
+        for start in range(0, P, rows):
+            c = self._context[start:start + rows]
+            q = self._query[start:start + rows]
+            S = (c[:, :, None] * q[:, None, :]).reshape(c.shape[0], n)
             gram += S.T @ S
         gram /= P
         return gram
@@ -231,17 +271,28 @@ class SpinGlass:
         if not self.is_factored:
             raise ValueError("feature_matrix needs a model built with SpinGlass.from_prompts")
         P, m = self._context.shape
+        check_dense_allocation("the dense feature matrix S", (P, m * m),
+                               hint="use fewer prompts, or solve(model, beta, method='cg'), "
+                               "whose Hessian product never forms S")
         return (self._context[:, :, None] * self._query[:, None, :]).reshape(P, m * m)
 
     def hessian(self) -> np.ndarray:
-        """The dense Hessian A = diag(λ) − offdiag(J) (= λ0 I − J for a model from prompts)."""
+        """The dense Hessian A = diag(λ) − offdiag(J) (= λ0 I − J for a model from prompts).
+
+        Built once and cached (n² doubles); a ValueError is raised, before allocating, when it
+        does not fit in memory.
+        """
         if self._hessian is None:
-            if self.is_factored:
-                A = self.gram() if self._couplings is None else -self._couplings.copy()
-                A[np.diag_indices_from(A)] = self.self_couplings
+            what = "the dense Hessian A"
+            if self.is_factored and self._couplings is None:
+                A = self.gram(what)
             else:
-                A = -self._couplings.copy()
-                A[np.diag_indices_from(A)] = self.self_couplings
+                check_dense_allocation(what, (self.n_spins, self.n_spins),
+                                       hint=MATRIX_FREE_HINT if self.is_factored else
+                                       "solve(model, beta, method='cg') multiplies by J "
+                                       "without building A")
+                A = np.negative(self._couplings)
+            A[np.diag_indices_from(A)] = self.self_couplings
             self._hessian = A
         return self._hessian
 
@@ -263,8 +314,10 @@ class SpinGlass:
         """A·v for v of shape (n,) or (n, k).
 
         ``method="factored"`` uses A v = λ0 v + Sᵀ(S v)/P through s = c ⊗ q in O(P·(D+1)²·k)
-        without forming J; ``"dense"`` multiplies by the dense Hessian; ``"auto"`` (default) uses
-        the dense Hessian when it is already built and the factored product otherwise.
+        without forming J; ``"dense"`` multiplies by the dense Hessian (building it once);
+        ``"auto"`` (default) never allocates an n×n array: the dense Hessian when it is already
+        built, the factored product for a model from prompts, and A v = λ⊙v − J v + diag(J)⊙v
+        from the couplings of a dense model.
         """
         v = np.asarray(v, dtype=float)
         if v.ndim not in (1, 2) or v.shape[0] != self.n_spins:
@@ -274,9 +327,12 @@ class SpinGlass:
             raise ValueError(f"method must be 'auto', 'dense' or 'factored', got {method!r}")
         if method == "factored" and not self.is_factored:
             raise ValueError("method='factored' needs a model built with SpinGlass.from_prompts")
-        if method == "dense" or (method == "auto" and (self._hessian is not None
-                                                       or not self.is_factored)):
+        if method == "dense" or (method == "auto" and self._hessian is not None):
             return self.hessian() @ v
+        if not self.is_factored:
+            J = self._couplings
+            scale = self.self_couplings + np.diagonal(J)
+            return (scale if v.ndim == 1 else scale[:, None]) * v - J @ v
         c, q = self._context, self._query
         P, m = c.shape
         cols = v.reshape(m, m, -1)

@@ -15,13 +15,17 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
-from ._validation import as_generator, check_int, check_real
+from ._validation import as_generator, check_dense_allocation, check_int, check_real
 
 __all__ = ["BoltzmannMeasure"]
 
 # Relative eigenvalue tolerance below which a Hessian mode counts as flat (the matrix_rank rule,
 # with headroom for the rounding of a Gram matrix accumulated over many prompts).
 _FLAT_RTOL_FACTOR = 10.0
+
+_DENSE_HINT = ("the exact measure factors the dense n×n Hessian; for the mean alone use "
+               "solve(model, beta, method='cg'), and for samples "
+               "sample(model, beta, operator='matrix-free'), neither of which builds it")
 
 
 class BoltzmannMeasure:
@@ -39,8 +43,12 @@ class BoltzmannMeasure:
     def __init__(self, model, beta: float, *, pseudo_inverse: bool = False):
         self.model = model
         self.beta = check_real("beta", beta, minimum=0.0, strict_min=True)
+        n = model.n_spins
+        # A (unless the model already holds it) and its Cholesky factor
+        check_dense_allocation("the exact Boltzmann measure", (n, n),
+                               count=1 + (getattr(model, "_hessian", None) is None),
+                               hint=_DENSE_HINT)
         A = model.hessian()
-        n = A.shape[0]
         self.n_spins = n
         self._chol = None
         self._eig = None
@@ -56,6 +64,9 @@ class BoltzmannMeasure:
             if d.min() > d.max() * n * np.finfo(float).eps * 1e3:
                 self._chol = L
         if self._chol is None:
+            # the eigenvectors and LAPACK's workspace of the same size
+            check_dense_allocation("the eigendecomposition of the Hessian", (n, n), count=2,
+                                   hint=_DENSE_HINT)
             evals, evecs = np.linalg.eigh(A)
             tol = max(abs(evals).max(), np.finfo(float).tiny) * n * np.finfo(float).eps \
                 * _FLAT_RTOL_FACTOR
@@ -120,13 +131,18 @@ class BoltzmannMeasure:
     def covariance(self) -> np.ndarray:
         """(βA)⁻¹, shape (n, n)."""
         if self._covariance is None:
+            # the identity (or scaled eigenvectors), L⁻¹ and the product
+            check_dense_allocation("the covariance (βA)⁻¹", (self.n_spins, self.n_spins),
+                                   count=3, hint="sample(model, beta, operator='matrix-free') "
+                                   "estimates moments without it")
             if self._chol is not None:
                 Linv = sla.solve_triangular(self._chol, np.eye(self.n_spins), lower=True)
                 cov = Linv.T @ Linv
             else:
                 vals, vecs = self._eig
                 cov = (vecs / vals) @ vecs.T
-            self._covariance = cov / self.beta
+            cov /= self.beta
+            self._covariance = cov
         return self._covariance
 
     @property

@@ -125,7 +125,9 @@ def test_order_parameters():
     W = population_ground_state(D, 10)
     g = population_gain(D, 10)
     assert contrast_ratio(W) == pytest.approx(np.sqrt(D / (D + 1)))
-    assert contrast_ratio(np.zeros((3, 3))) == 0.0
+    with pytest.raises(ValueError, match="undefined"):
+        contrast_ratio(np.zeros((3, 3)))
+    assert np.isnan(contrast_ratio(np.zeros((3, 3)), undefined="nan"))
     assert identity_overlap(W) == pytest.approx(g)
     assert population_error(g, D, 10) == pytest.approx(1 - 2 * g + g**2 * (1 + (D + 1) / 10))
     assert population_test_error(W, 10) == pytest.approx(population_error(g, D, 10))

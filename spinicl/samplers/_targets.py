@@ -10,6 +10,7 @@ import hashlib
 
 import numpy as np
 
+from .._validation import check_dense_allocation
 from . import _kernels as K
 
 __all__ = ["QuadraticTarget", "PotentialTarget", "make_target", "OPERATORS"]
@@ -34,8 +35,9 @@ class QuadraticTarget:
 
     ``operator="dense"`` multiplies by the Hessian A; ``"matrix-free"`` (models built from prompts
     only) uses ``model.hessian_matvec(method="factored")`` for batched gradients and the feature
-    matrix S (P×n) in the spin-by-spin and NUTS kernels, so the n×n couplings are never formed.
-    ``"auto"`` is dense up to 4096 spins (D = 63) and matrix-free beyond, for factored models.
+    matrix S (P×n, formed on first use) in the spin-by-spin and NUTS kernels, so the n×n
+    couplings are never formed. ``"auto"`` is dense up to 4096 spins (D = 63; A is then at most
+    128 MiB, and one GEMM beats the factored product) and matrix-free beyond, for factored models.
     """
 
     quadratic = True
@@ -67,17 +69,29 @@ class QuadraticTarget:
             self.S = self.St = _PLACEHOLDER
             self.inv_P, self.l2 = 1.0, 0.0
         else:
-            S = np.ascontiguousarray(model.feature_matrix(), dtype=float)
-            if not np.all(np.isfinite(S)):
-                raise ValueError("model has non-finite features")
+            # S and Sᵀ (2·P·n doubles) are formed only when a numba kernel asks for them
+            # (kernel_args: Gibbs, Metropolis, NUTS); the batched kernels (HMC, MALA, ULA) use
+            # the factored product alone and never hold more than the model's factors.
             self.mode, self.A = K.FEATURES, _PLACEHOLDER
+            self.S = self.St = None
+            self.inv_P, self.l2 = 1.0 / model.n_prompts, float(model.l2)
+
+    def _features(self):
+        if self.S is None:
+            # the kernels walk S by rows and by columns, so both S and Sᵀ are kept
+            check_dense_allocation("the matrix-free sampler's features S and Sᵀ",
+                                   (self.model.n_prompts, self.n_spins), count=2,
+                                   hint="use fewer prompts, or method='hmc', 'mala' or 'ula', "
+                                   "whose gradients use only the factored product (no S)")
+            S = np.ascontiguousarray(self.model.feature_matrix(), dtype=float)
             self.S, self.St = S, np.ascontiguousarray(S.T)
-            self.inv_P, self.l2 = 1.0 / S.shape[0], float(model.l2)
+        return self.S, self.St
 
     @property
     def kernel_args(self) -> tuple:
         """(mode, A, S, Sᵀ, 1/P, λ0, h): the operator as the numba kernels take it."""
-        return (self.mode, self.A, self.S, self.St, self.inv_P, self.l2, self.fields)
+        S, St = (self.S, self.St) if self.mode == K.DENSE else self._features()
+        return (self.mode, self.A, S, St, self.inv_P, self.l2, self.fields)
 
     def hessian_product(self, X) -> np.ndarray:
         """X A for walkers in rows (B, n): one GEMM (dense) or the factored product."""

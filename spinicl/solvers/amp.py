@@ -14,10 +14,12 @@ Two variants of the same cavity equations (see :mod:`spinicl.solvers.equations`)
 """
 from __future__ import annotations
 
+import inspect
 
 import numpy as np
 
-from .._validation import as_generator, check_choice, check_int, check_real
+from .._validation import (as_generator, check_choice, check_dense_allocation, check_int,
+                           check_real)
 from .driver import iterate, status_message
 from .equations import (STATUS_CONVERGED, STATUS_DIVERGED, STATUS_NONFINITE, VARIANT_CODES,
                         coupling_products, parallel_update, prepare_couplings, run_single,
@@ -110,22 +112,42 @@ def initial_state(model, beta: float, init, rng=None) -> tuple[np.ndarray, np.nd
     return m, v
 
 
+# The feature matrix of a factored model is formed in slices of at most this many doubles
+# (64 MiB) while J∘J is built, so that S (P×n) is never held whole.
+_FEATURE_SLICE_ELEMENTS = 2**23
+
+_TAP_HINT = ("the Onsager term needs J∘J (n² numbers), which has no factored form; for the "
+             "exact mean of a large model use solve(model, beta, method='cg') (matrix-free)")
+
+
 def squared_couplings(model, *, dtype=np.float32, block: int = 256) -> np.ndarray:
     """J∘J with a zero diagonal, built in row blocks from the features of a factored model.
 
     The Onsager term needs Σ_j J_ij² v_j, and J∘J has no factored form; this builds it once
-    (O(P n²) time, n² entries of ``dtype``) without ever holding J itself.
+    (O(P n²) time, n² entries of ``dtype``) without ever holding J, or the P×n features S,
+    whole: each block of rows of SᵀS/P is accumulated over slices of prompts, then squared.
+    A ValueError is raised, before allocating, when J∘J does not fit in memory.
     """
+    n = model.n_spins
+    check_dense_allocation("J∘J (the Onsager term of TAP/AMP)", (n, n), dtype=dtype,
+                           hint=_TAP_HINT)
     if not model.is_factored:
         out = np.array(model.couplings, dtype=dtype) ** 2
-        out[np.arange(model.n_spins), np.arange(model.n_spins)] = 0
+        out[np.arange(n), np.arange(n)] = 0
         return out
-    S = model.feature_matrix()
-    P, n = S.shape
+    context, query = model._context, model._query
+    P, m = context.shape
+    prompts_per_slice = max(1, _FEATURE_SLICE_ELEMENTS // n)
     out = np.empty((n, n), dtype=dtype)
     for start in range(0, n, block):
         rows = slice(start, min(start + block, n))
-        out[rows] = (S[:, rows].T @ S / P) ** 2
+        acc = np.zeros((rows.stop - rows.start, n))
+        for first in range(0, P, prompts_per_slice):
+            c = context[first:first + prompts_per_slice]
+            q = query[first:first + prompts_per_slice]
+            S = (c[:, :, None] * q[:, None, :]).reshape(c.shape[0], n)
+            acc += S[:, rows].T @ S
+        out[rows] = (acc / P) ** 2
     out[np.arange(n), np.arange(n)] = 0
     return out
 
@@ -134,6 +156,8 @@ def dense_couplings(model) -> np.ndarray:
     """J as a contiguous float64 array, reusing a Hessian the model already built (J = −A off the
     diagonal; the diagonal never enters the cavity fields)."""
     if getattr(model, "_couplings", None) is None and getattr(model, "_hessian", None) is not None:
+        n = model.n_spins
+        check_dense_allocation("the dense couplings J", (n, n), hint=_TAP_HINT)
         return prepare_couplings(-model._hessian)
     return prepare_couplings(model.couplings)
 
@@ -153,7 +177,7 @@ def _resolve_operator(model, operator, schedule):
     if operator == "matrix-free" and not model.is_factored:
         raise ValueError("operator='matrix-free' needs a model built with SpinGlass.from_prompts")
     if operator == "auto":
-        dense = (not model.is_factored or model._couplings is not None
+        dense = (not model.is_factored or model.has_dense_couplings
                  or model.n_spins <= _DENSE_LIMIT or schedule == "sequential")
         operator = "dense" if dense else "matrix-free"
     if operator == "matrix-free" and schedule == "sequential":
@@ -162,11 +186,23 @@ def _resolve_operator(model, operator, schedule):
     return operator
 
 
+_MISSING = object()
+
+
 def check_model(model):
-    """Raise a TypeError unless ``model`` looks like a :class:`~spinicl.SpinGlass`."""
-    needed = ("fields", "self_couplings", "couplings", "n_spins", "hessian")
-    if not all(hasattr(model, name) for name in needed):
-        raise TypeError(f"model must be a spinicl.SpinGlass, got {type(model).__name__}")
+    """Raise a TypeError unless ``model`` looks like a :class:`~spinicl.SpinGlass`.
+
+    The attributes are looked up statically: ``hasattr(model, "couplings")`` would run the
+    property, which builds the dense n×n J of a model from prompts (832 MB at D = 100) just to
+    see that it exists.
+    """
+    needed = ("fields", "self_couplings", "couplings", "n_spins", "hessian", "is_factored",
+              "has_dense_couplings")
+    missing = [name for name in needed
+               if inspect.getattr_static(model, name, _MISSING) is _MISSING]
+    if missing:
+        raise TypeError(f"model must be a spinicl.SpinGlass, got {type(model).__name__} "
+                        f"(missing {', '.join(missing)})")
 
 
 def check_self_couplings(self_couplings) -> np.ndarray:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._progress import progress_bar
-from .._validation import as_seed_sequence, check_choice, check_finite_array, check_int
+from .._validation import (as_seed_sequence, check_choice, check_dense_allocation,
+                           check_finite_array, check_int)
 from .amp import VARIANT_DEFAULTS, check_model, check_self_couplings, resolve_options
 from .driver import STATUS_NAMES
 from .equations import STATUS_CONVERGED, VARIANT_CODES, prepare_couplings, run_parallel_batch
@@ -35,11 +36,19 @@ def normal_initial_states(n_instances: int, n_spins: int, rng=None) -> tuple[np.
     return m, v, children
 
 
-def _raw_couplings(model) -> np.ndarray:
-    """J as stored (diagonal included), reusing a Hessian the model already built."""
-    if getattr(model, "_couplings", None) is None and getattr(model, "_hessian", None) is not None:
-        return -model._hessian
-    return model.couplings
+def _write_couplings(model, out) -> None:
+    """J (diagonal included) into ``out``, reusing what the model already holds.
+
+    A model from prompts whose J is not built gets it from its features straight into ``out``,
+    and keeps nothing: caching each instance's n² couplings would grow with the batch.
+    """
+    if getattr(model, "_couplings", None) is not None:
+        out[...] = model._couplings
+    elif getattr(model, "_hessian", None) is not None:
+        np.negative(model._hessian, out=out, casting="same_kind")
+    else:
+        np.negative(model.gram("the dense couplings J of one instance"), out=out,
+                    casting="same_kind")
 
 
 def _inputs(models, couplings, fields, self_couplings):
@@ -73,10 +82,16 @@ def _inputs(models, couplings, fields, self_couplings):
 def _coupling_chunk(source, rows, n, dtype) -> np.ndarray:
     """The couplings of instances ``rows`` as one C-contiguous (k, n, n) array of ``dtype``."""
     if isinstance(source, np.ndarray):
+        if source.dtype != dtype or not source.flags.c_contiguous:
+            check_dense_allocation("a chunk of the batch's couplings",
+                                   (rows.stop - rows.start, n, n), dtype=dtype,
+                                   hint="lower chunk_size, or pass dtype=np.float32")
         return prepare_couplings(source[rows], dtype)
+    check_dense_allocation("a chunk of the batch's couplings", (rows.stop - rows.start, n, n),
+                           dtype=dtype, hint="lower chunk_size, or pass dtype=np.float32")
     chunk = np.empty((rows.stop - rows.start, n, n), dtype=dtype)
     for k, mod in enumerate(source[rows]):
-        chunk[k] = _raw_couplings(mod)
+        _write_couplings(mod, chunk[k])
     return chunk
 
 

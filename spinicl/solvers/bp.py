@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_dense_allocation
 from .amp import _check_common, check_model, check_self_couplings, dense_couplings
 from .driver import iterate, status_message
 from .equations import STATUS_CONVERGED
@@ -42,11 +43,16 @@ def solve_bp(model, beta: float, *, damping: float = 0.5, max_iter: int = 5000,
     check_model(model)
     beta, damping, max_iter, tol, divergence_factor = _check_common(
         beta, damping, max_iter, tol, divergence_factor)
+    n = model.n_spins
+    # βJ, its square, the two message matrices, their successors, the cavity precisions, the
+    # damped states and the iteration's temporaries: about ten n×n arrays at once
+    check_dense_allocation("Gaussian BP's messages", (n, n), count=10,
+                           hint="BP keeps n² messages per matrix; for the exact mean of a large "
+                           "model use solve(model, beta, method='cg') (matrix-free)")
     scaled_couplings = beta * dense_couplings(model)   # −Q off the diagonal
     squares = scaled_couplings**2
     node_precision = beta * check_self_couplings(model.self_couplings)
     node_info = beta * np.asarray(model.fields, dtype=float)
-    n = node_info.size
 
     def marginals(alpha, eta):
         a = node_precision + alpha.sum(axis=0)

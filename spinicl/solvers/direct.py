@@ -2,15 +2,15 @@
 
 Cholesky factors the dense Hessian once: m = A⁻¹h and v = diag((βA)⁻¹) exactly, O(n³).
 Conjugate gradients needs only products A·v, so with the matrix-free product of a model built
-from prompts (s = c ⊗ q) it never forms the n×n couplings: O(P n) memory, O(P n) per iteration.
-CG computes the mean only.
+from prompts (s = c ⊗ q) it never forms the n×n couplings, nor the P×n features: O(P√n + n)
+memory, O(P n) time per iteration. CG computes the mean only.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as sla
 
-from .._validation import check_choice, check_int, check_real
+from .._validation import check_choice, check_dense_allocation, check_int, check_real
 from .amp import check_model
 from .equations import STATUS_CONVERGED, STATUS_MAX_ITER
 from .result import SolverResult
@@ -34,11 +34,17 @@ def solve_cholesky(model, beta: float, *, variances: bool = True) -> SolverResul
     """
     check_model(model)
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)
+    n = model.n_spins
+    # the factor (cho_factor copies A), and for the variances the identity and L⁻¹, on top of A
+    # itself unless the model already holds it
+    arrays = (3 if variances else 1) + (getattr(model, "_hessian", None) is None)
+    check_dense_allocation("the Cholesky solve", (n, n), count=arrays,
+                           hint="solve(model, beta, method='cg') computes the mean matrix-free "
+                           "(without the variances)")
     A = model.hessian()
     try:
         factor = sla.cho_factor(A, lower=True, check_finite=False)
     except np.linalg.LinAlgError as exc:
-        n = model.n_spins
         return SolverResult(mean=np.full(n, np.nan), variance=np.full(n, np.nan) if variances
                             else None, converged=False, n_iter=0, residuals=np.zeros(0),
                             message=f"Cholesky failed, A is not positive definite ({exc}); "
@@ -75,7 +81,9 @@ def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = N
     init : array (n,) or SolverResult, optional
         Warm start.
     operator : {"auto", "dense", "factored"}
-        The Hessian product (see :meth:`SpinGlass.hessian_matvec`); "factored" is matrix-free.
+        The Hessian product (see :meth:`SpinGlass.hessian_matvec`). "factored" (models from
+        prompts) and "auto" never allocate an n×n array: "auto" multiplies by a dense Hessian
+        only when the model already holds one. "dense" builds the Hessian (n² doubles) once.
     preconditioner : {"jacobi", "none"}
         Jacobi divides by diag A = λ.
     callback : callable, optional
