@@ -20,6 +20,11 @@ def add_arguments(p):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def output_folder(args):
+    """No folder to check when only listing."""
+    return None if args.list or not args.name else args.out
+
+
 def run(args) -> int:
     from ..figures import available_figures, make_figure
 

@@ -58,6 +58,11 @@ def add_arguments(p):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def output_folder(args):
+    args.out = args.out or f"spinicl-{args.experiment}"
+    return args.out
+
+
 def run(args) -> int:
     from ..figures import get_figure
 
@@ -65,6 +70,6 @@ def run(args) -> int:
     kwargs = dict(quick=args.quick, progress=not args.quiet, **dict(args.settings))
     if args.seed is not None:
         kwargs["rng"] = args.seed
-    for path in spec.make(args.out or f"spinicl-{args.experiment}", **kwargs):
+    for path in spec.make(output_folder(args), **kwargs):
         print(f"wrote {path}")
     return 0
