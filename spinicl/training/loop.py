@@ -187,7 +187,8 @@ def _global_norm(grads: dict) -> float:
     return float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
 
 
-def _convergence_verdict(final_grad: float, initial_grad: float, tol, rtol) -> tuple[bool, str]:
+def _convergence_verdict(final_grad: float, initial_grad: float, tol, rtol,
+                         n_iter: int) -> tuple[bool, str]:
     """(converged, the sentence saying which criterion was met or by how much it was missed)."""
     default = tol is None and rtol is None
     if default:
@@ -200,10 +201,12 @@ def _convergence_verdict(final_grad: float, initial_grad: float, tol, rtol) -> t
                          f"{initial_grad:.3g}" + (" (the default criterion)" if default else "")))
     met = [how for threshold, how in criteria if final_grad <= threshold]
     if met:
-        return True, f"converged: final gradient norm {final_grad:.3g} <= {met[0]}"
+        return True, (f"converged after {n_iter} steps: final gradient norm {final_grad:.3g} "
+                      f"<= {met[0]}")
     threshold, how = max(criteria)
-    return False, (f"not converged: final gradient norm {final_grad:.3g} > {threshold:.3g} "
-                   f"= {how}; train longer, change lr, or state a tolerance (tol, rtol)")
+    return False, (f"not converged after {n_iter} steps: final gradient norm {final_grad:.3g} "
+                   f"> {threshold:.3g} = {how}; train longer, change lr, or state a tolerance "
+                   "(tol, rtol)")
 
 
 def _check_prompts(name, prompts):
@@ -475,9 +478,8 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
     if diverged:
         converged = False
     else:
-        converged, verdict = _convergence_verdict(final_grad, float(history.grad_norm[0]), tol,
-                                                  rtol)
-        message = f"{verdict} after {n_iter} steps"
+        converged, message = _convergence_verdict(final_grad, float(history.grad_norm[0]), tol,
+                                                  rtol, n_iter)
     return TrainResult(model=model, params={k: v.copy() for k, v in model.params.items()},
                        weights=model.merged_weights() if has_weights else None, history=history,
                        converged=converged, diverged=diverged, n_iter=n_iter, message=message,
