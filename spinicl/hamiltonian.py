@@ -66,6 +66,10 @@ class SpinGlass:
         if couplings.shape[0] != n:
             raise ValueError(f"couplings has shape {couplings.shape} but fields has {n} spins; "
                              "they must match")
+        # the symmetry check's J − Jᵀ and the symmetrised copy (J + Jᵀ)/2
+        check_dense_allocation("checking and symmetrising the couplings", (n, n), count=2,
+                               hint="build the model with SpinGlass.from_prompts, which never "
+                               "forms J")
         scale = max(float(np.max(np.abs(couplings))), 1e-300)
         asym = float(np.max(np.abs(couplings - couplings.T)))
         if asym > 1e-10 * scale:

@@ -270,6 +270,28 @@ def test_dense_allocations_are_refused_up_front(prompts, no_memory, build, what)
         or "'hmc'" in text, text
 
 
+def test_dense_models_refuse_what_does_not_fit(no_memory):
+    with pytest.raises(ValueError, match="SpinGlass.random's dense couplings needs"):
+        SpinGlass.random(dim=3, rng=0)
+    n = 16      # 2·16²·8 bytes > the 1024 available
+    with pytest.raises(ValueError, match="symmetrising the couplings needs .*from_prompts"):
+        SpinGlass(couplings=np.eye(n), fields=np.ones(n), self_couplings=np.ones(n))
+
+
+def test_cg_on_a_dense_model_multiplies_by_j_without_building_a():
+    model = SpinGlass.random(dim=3, rng=1)
+    v = np.random.default_rng(2).standard_normal((model.n_spins, 3))
+    product = model.hessian_matvec(v)
+    assert model._hessian is None
+    np.testing.assert_allclose(product, model.hessian() @ v, rtol=1e-13, atol=1e-15)
+    fresh = SpinGlass.random(dim=3, rng=1)
+    result = solve_cg(fresh, BETA, tol=1e-12)
+    assert result.converged and fresh._hessian is None
+    exact = model.boltzmann(BETA).mean
+    bound = np.linalg.cond(model.hessian()) * 10 * 1e-12
+    assert np.linalg.norm(result.mean - exact) / np.linalg.norm(exact) <= bound
+
+
 def test_matrix_free_paths_need_no_dense_memory(prompts, reference, no_memory):
     model = SpinGlass.from_prompts(prompts, l2=0.05)
     result = solve_cg(model, BETA, tol=1e-12)
