@@ -24,6 +24,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -54,9 +55,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a hint where a negative list such as ``-1,2`` was read as an option."""
 
     def error(self, message):
-        if "expected one argument" in message:
-            message += (" (a value that starts with '-', such as -1,2, must be attached to its "
-                        "option: --name=-1,2)")
+        match = re.match(r"argument (--[\w-]+)(?:/\S+)?: expected one argument", message)
+        if match:
+            message += (" (a value that starts with '-' must be attached to its option: "
+                        f"{match.group(1)}=-1,2)")
         super().error(message)
 
 

@@ -77,6 +77,10 @@ class PhaseDiagram:
         out_dir = Path(out_dir)
         arrays = {"context_lengths": self.context_lengths, "prompt_counts": self.prompt_counts,
                   "context_ratios": self.context_ratios, "prompt_ratios": self.prompt_ratios}
+        # the sweep's naming too (coord_<dim>), so every job's npz reads the same way
+        arrays.update(coord_context_length=self.context_lengths,
+                      coord_n_prompts=self.prompt_counts,
+                      coord_repeat=np.arange(next(iter(self.data.values())).shape[-1]))
         arrays.update(self.data)
         npz = save_npz_atomic(out_dir / f"{stem}.npz", **arrays)
         record = run_record("phase-diagram", self.parameters,
