@@ -20,7 +20,7 @@ from spinicl import cli
 from spinicl.cli import main
 from spinicl.sweep import SpecError, SweepSpec, load_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(spinicl.__file__).resolve().parents[1]     # the checkout under test
 
 # Tiny, fast arguments for every subcommand that computes something.
 TINY = {
