@@ -155,9 +155,9 @@ def main(argv=None) -> int:
     except CommandFailed as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except OSError as exc:
+    except (OSError, ImportError) as exc:
         # Failures of the world, not of the options (a scheduler that cannot be reached, a full
-        # disk): one line too, with the errno text where there is one.
+        # disk, an optional dependency not installed): one line too.
         print(f"{name}: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
