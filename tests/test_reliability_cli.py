@@ -490,3 +490,17 @@ def test_train_default_lr_converges_where_the_library_default_does_not(tmp_path,
         records[lr] = json.loads((out / "train.json").read_text())["result"]
     assert records[None]["final_grad_norm"] < 1e-8 < 1e-2 < records["0.001"]["final_grad_norm"]
     assert records[None]["test_loss"] < 0.6 * records["0.001"]["test_loss"]
+
+
+def test_concepts_tasks_write_their_study_with_coord_names(tmp_path, capsys):
+    common = ["--dim", "16", "--concepts", "2", "--steps", "10", "--log-every", "5",
+              "--n-test", "100", "--seeds", "1", "--quiet", "--out", str(tmp_path)]
+    assert main(["concepts", "--task", "sweep", "--lengths", "2", "--batches", "4",
+                 *common]) == 0
+    assert main(["concepts", "--task", "rates", "--parameter", "lr", "--values", "0.5,1",
+                 *common]) == 0
+    with np.load(tmp_path / "concepts_sweep.npz") as data:
+        assert {"coord_context_length", "coord_batch_size"} <= set(data.files)
+    with np.load(tmp_path / "concepts_rates.npz") as data:
+        np.testing.assert_array_equal(data["coord_lr"], [0.5, 1.0])
+    assert json.loads((tmp_path / "concepts_rates.json").read_text())["kind"] == "concepts_rates"
