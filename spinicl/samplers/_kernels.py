@@ -205,7 +205,8 @@ def nuts_step(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_
     with the generalised criterion ρ·v⁻ > 0, ρ·v⁺ > 0 (ρ the summed momentum). The new half
     replaces the current draw with probability min(1, W_new/W_old) (biased progressive sampling).
 
-    Returns (x, e, g, mean acceptance statistic, n_leapfrog, tree depth, divergent).
+    Returns (x, e, g, mean acceptance statistic, n_leapfrog, tree depth, divergent, ℋ of the
+    returned point): ℋ is Stan's ``energy__``, whose draw-to-draw changes give the E-BFMI.
     """
     n = x.size
     p0 = _draw_momentum(dense_metric, minv_diag, chol_mass, n, rng)
@@ -222,6 +223,7 @@ def nuts_step(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_
     x_out = x.copy()
     g_out = g.copy()
     e_out = e
+    h_out = h0
     rho = p0.copy()
     log_w = 0.0  # log of the total weight of the trajectory, relative to exp(−h0)
     sum_accept = 0.0
@@ -237,6 +239,7 @@ def nuts_step(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_
         sub_x = x
         sub_g = g
         sub_e = e
+        sub_h = h0
         sub_rho = np.zeros(n)
         turned = False
         for k in range(n_new):
@@ -264,6 +267,7 @@ def nuts_step(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_
                 sub_x = x_leaf
                 sub_g = g_leaf
                 sub_e = e_new
+                sub_h = h_new
             sub_log_w = new_total
             sub_rho += p_leaf
             # U-turn checks on every balanced sub-tree of the new half completed by this leaf
@@ -288,9 +292,10 @@ def nuts_step(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_
             x_out = sub_x
             g_out = sub_g
             e_out = sub_e
+            h_out = sub_h
         log_w = np.logaddexp(log_w, sub_log_w)
         rho += sub_rho
         if np.dot(rho, v_minus) <= 0.0 or np.dot(rho, v_plus) <= 0.0:
             break
     mean_accept = sum_accept / max(n_leaf, 1)
-    return x_out.copy(), e_out, g_out.copy(), mean_accept, n_leaf, depth, divergent
+    return x_out.copy(), e_out, g_out.copy(), mean_accept, n_leaf, depth, divergent, h_out

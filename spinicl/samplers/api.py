@@ -5,17 +5,23 @@ The driver owns everything the kernels share: walkers and their random streams, 
 divergence handling, thinning, observables, progress, and checkpoints. A run advances in blocks
 of iterations; each walker's noise for a block is drawn from its own Generator, so draws do not
 depend on the number of chains or threads, and a checkpoint taken between blocks (walker states,
-step sizes, adaptation state, Generator states, draws so far) resumes bitwise identically.
+step sizes, adaptation state, Generator states) resumes bitwise identically. The draws go to
+append-only logs beside the checkpoint: each checkpoint writes only what is new.
+
+The first call of a numba kernel compiles it (seconds to tens of seconds for NUTS, less when
+numba's cache is warm); one dry-run step on copies, before the clock for warm-up starts, takes
+that cost, and ``Samples.timing["compile"]`` reports it apart.
 """
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .. import observables as obs_mod
-from .._checkpoint import (config_fingerprint, generator_state, load_checkpoint,
+from .._checkpoint import (AppendLog, config_fingerprint, generator_state, load_checkpoint,
                            restore_generator, save_checkpoint)
 from .._progress import progress_bar
 from .._validation import (as_seed_sequence, check_choice, check_finite_array, check_int,
@@ -40,6 +46,8 @@ _BLOCK_DOUBLES = 2_000_000
 _MAX_BLOCK = 50
 # Storing every spin beyond this many bytes needs keep_draws=True explicitly.
 _MAX_DRAW_BYTES = 2 * 1024**3
+# Bumped whenever the checkpoint layout changes, so an older checkpoint is refused, not misread.
+_CHECKPOINT_FORMAT = 2
 
 
 def _square(X):
@@ -92,7 +100,7 @@ def _blocks(n_warmup, total, size):
     return out
 
 
-def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int = 1000,
+def sample(model, beta, *, method: str = "nuts", n_chains: int = 4, n_draws: int = 1000,
            n_warmup: int | None = None, thin: int = 1, rng=None, progress: bool = True,
            checkpoint=None, checkpoint_interval: float = 60.0, observables=None,
            keep_draws: bool | None = None, init=None, step_size: float | None = None,
@@ -113,10 +121,12 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
     beta : float
         Inverse temperature β > 0.
     method : str
-        ``"ula"``, ``"mala"`` (default), ``"gibbs"`` (heat bath), ``"metropolis"`` (single-spin
-        random walk), ``"hmc"``, ``"nuts"``, ``"pt"`` (parallel tempering over ``base``),
-        ``"anneal"`` (β ramped up during warm-up, then ``base``), ``"emcee"`` (affine-invariant
-        ensemble, small systems only) or ``"exact"`` (i.i.d. Cholesky draws, the reference).
+        ``"nuts"`` (default; it mixes on the package's own models, tested), ``"ula"``,
+        ``"mala"``, ``"gibbs"`` (heat bath), ``"metropolis"`` (single-spin random walk),
+        ``"hmc"``, ``"pt"`` (parallel tempering over ``base``), ``"anneal"`` (β ramped up during
+        warm-up, then ``base``), ``"emcee"`` (affine-invariant ensemble, small systems only) or
+        ``"exact"`` (i.i.d. Cholesky draws, the reference). NUTS needs the quadratic spin glass:
+        pass ``method="mala"`` or ``"hmc"`` for a custom potential.
     n_chains, n_draws : int
         Chains, and draws kept per chain (after thinning).
     n_warmup : int, optional
@@ -129,9 +139,11 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
     progress : bool
         Show a progress bar (tqdm when installed).
     checkpoint : path, optional
-        An ``.npz`` written atomically every ``checkpoint_interval`` seconds and at the end.
-        Calling ``sample`` again with the same arguments resumes from it; the result is bitwise
-        identical to an uninterrupted run. A checkpoint from other settings raises ValueError.
+        An ``.npz`` of the run's state written atomically every ``checkpoint_interval`` seconds
+        and at the end; the draws are appended to raw files in the folder ``<checkpoint>.log``
+        (each checkpoint writes only the draws made since the previous one). Calling ``sample``
+        again with the same arguments resumes from it; the result is bitwise identical to an
+        uninterrupted run. A checkpoint from other settings raises ValueError.
     observables : list of str or dict, optional
         Built-in names (``"energy"``, ``"contrast_ratio"``, ``"overlap"``, ``"norm"``) or a dict
         {name: f} with f(spins (walkers, n)) → (walkers,). ``"energy"`` is always recorded.
@@ -316,9 +328,11 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
         obs_store[name] = np.full((n_chains, n_draws), fill)
     replica_energy = np.full((n_chains, R, n_draws), fill) if method == "pt" else None
     warmup_energy = np.full((n_chains, n_warmup), fill)
+    stats_store = _sample_stats_store(kernel, kernel_name, n_chains, n_draws)
     acc_sum = np.zeros(n_chains)
     n_div = np.zeros(n_chains, dtype=np.int64)
     n_grad = np.zeros(n_chains, dtype=np.int64)
+    diverging_since = np.zeros(n_chains, dtype=bool)
     swap_attempts = np.zeros(max(R - 1, 0), dtype=np.int64)
     swap_accepts = np.zeros(max(R - 1, 0), dtype=np.int64)
     win_count, win_sum, win_sum2 = 0, np.zeros(n), None
@@ -328,12 +342,23 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
     messages: dict[int, str] = {}
     cache = kernel.start(X, betas)
     block_index = 0
-    seconds = {"warmup": 0.0, "sampling": 0.0}
+    seconds = {"compile": 0.0, "warmup": 0.0, "sampling": 0.0}
+    # every array that grows draw by draw, with its draw axis: appended to the checkpoint log
+    per_draw = {"draws": (draws, 1)} if keep_draws else {}
+    per_draw.update({"obs_" + k: (v, 1) for k, v in obs_store.items()})
+    per_draw.update({"stat_" + k: (v, 1) for k, v in stats_store.items()})
+    if replica_energy is not None:
+        per_draw["replica_energy"] = (replica_energy, 2)
+    log_names = {key: f"{i:02d}_" + re.sub(r"[^A-Za-z0-9_-]", "_", key)[:40]
+                 for i, key in enumerate(sorted(per_draw))}
+    saved = {"draws": 0, "warmup": 0}
 
-    fingerprint = None
+    fingerprint = log = None
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
+        log = AppendLog(checkpoint)
         fingerprint = config_fingerprint({
+            "format": _CHECKPOINT_FORMAT,
             "method": method, "kernel": kernel_name, "beta": beta, "n_chains": n_chains,
             "n_draws": n_draws, "n_warmup": n_warmup, "thin": thin,
             "seed": [str(seed.entropy), list(seed.spawn_key)], "options": options,
@@ -344,22 +369,22 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
             "init": None if init is None else np.asarray(init).tolist(),
             "observables": sorted(obs_store), "keep_draws": bool(keep_draws), "block": block})
         loaded = load_checkpoint(checkpoint, fingerprint=fingerprint)
-        if loaded is not None:
+        if loaded is None:
+            log.clear()
+        else:
             arrays, meta = loaded
             X = arrays["X"].copy()
             cache = {k[6:]: arrays[k].copy() for k in arrays if k.startswith("cache_")}
             da.set_state(arrays)
             metric_obj.set_state(arrays)
             eps_frozen = arrays["eps_frozen"].copy()
-            if keep_draws:
-                draws = arrays["draws"].copy()
-            for name in obs_store:
-                obs_store[name] = arrays["obs_" + name].copy()
-            if replica_energy is not None:
-                replica_energy = arrays["replica_energy"].copy()
-            warmup_energy = arrays["warmup_energy"].copy()
+            saved = {k: int(v) for k, v in meta["saved"].items()}
+            for key, (arr, axis) in per_draw.items():
+                _restore_rows(log, log_names[key], arr, axis, saved["draws"])
+            _restore_rows(log, "warmup_energy", warmup_energy, 1, saved["warmup"])
             acc_sum, n_div, n_grad = (arrays["acc_sum"].copy(), arrays["n_div"].copy(),
                                       arrays["n_grad"].copy())
+            diverging_since = arrays["diverging_since"].copy()
             swap_attempts = arrays["swap_attempts"].copy()
             swap_accepts = arrays["swap_accepts"].copy()
             win_count = int(arrays["win_count"])
@@ -370,11 +395,19 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
             swap_gens = [restore_generator(s) for s in meta["swap_rng"]]
             messages = {int(k): v for k, v in meta["messages"].items()}
             block_index = int(meta["block_index"])
-            seconds = meta["seconds"]
+            seconds.update(meta["seconds"])
 
-    def save():
-        arrays = {"X": X, "eps_frozen": eps_frozen, "warmup_energy": warmup_energy,
+    def save(stop):
+        """Append the draws made since the last checkpoint, then rewrite the (small) state."""
+        n_rec = max(0, stop - n_warmup) // thin
+        n_warm = min(stop, n_warmup)
+        for key, (arr, axis) in per_draw.items():
+            log.append(log_names[key], np.moveaxis(arr, axis, 0)[saved["draws"]:n_rec])
+        log.append("warmup_energy", warmup_energy.T[saved["warmup"]:n_warm])
+        saved["draws"], saved["warmup"] = n_rec, n_warm
+        arrays = {"X": X, "eps_frozen": eps_frozen,
                   "acc_sum": acc_sum, "n_div": n_div, "n_grad": n_grad,
+                  "diverging_since": diverging_since,
                   "swap_attempts": swap_attempts, "swap_accepts": swap_accepts,
                   "win_count": np.array(win_count), "win_sum": win_sum, "win_shift": win_shift,
                   "active": active, "diverged": diverged}
@@ -383,18 +416,13 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
         arrays.update(metric_obj.state())
         if win_sum2 is not None:
             arrays["win_sum2"] = win_sum2
-        if keep_draws:
-            arrays["draws"] = draws
-        arrays.update({"obs_" + k: v for k, v in obs_store.items()})
-        if replica_energy is not None:
-            arrays["replica_energy"] = replica_energy
         save_checkpoint(checkpoint, arrays, {
             "fingerprint": fingerprint, "block_index": block_index, "seconds": seconds,
-            "rng": [generator_state(g) for g in gens],
+            "saved": saved, "rng": [generator_state(g) for g in gens],
             "swap_rng": [generator_state(g) for g in swap_gens],
             "messages": {str(k): v for k, v in messages.items()}})
 
-    def record(k):
+    def record(k, acc, info, eps):
         rec = X[recorded]
         good = ~diverged
         obs_store["energy"][good, k] = cache["E"][recorded][good]
@@ -405,11 +433,28 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
             obs_store[name][good, k] = values[good]
         if replica_energy is not None:
             replica_energy[good, :, k] = cache["E"].reshape(n_chains, R)[good]
+        stats_store["lp"][good, k] = -beta * cache["E"][recorded][good]
+        stats_store["acceptance_rate"][good, k] = acc[recorded][good]
+        if "step_size" in stats_store:
+            stats_store["step_size"][good, k] = eps[recorded][good]
+        if "diverging" in stats_store:
+            # a divergence in a thinned-out transition still shows at the next kept draw
+            stats_store["diverging"][good, k] = diverging_since[good]
+            diverging_since[:] = False
+        for name, key in (("n_steps", "n_leapfrog"), ("tree_depth", "tree_depth"),
+                          ("energy", "hamiltonian")):
+            if name in stats_store:
+                stats_store[name][good, k] = np.asarray(info[key])[recorded][good]
 
     fixed_scale = (beta / betas) ** kernel.beta_exponent  # betas without a schedule
     if schedule is not None:
         fixed_scale = np.ones(B)  # after annealing every walker is at β
     frozen_eps = None
+    if block_index < len(blocks):
+        t0 = time.monotonic()
+        _compile_kernel(kernel, X, cache, betas, da.step_size if adapting else eps_frozen,
+                        metric_obj, normals_k, uniforms_k)
+        seconds["compile"] += time.monotonic() - t0
     last_save = time.monotonic()
     with progress_bar(total=total, desc=f"sample[{method}]", enabled=progress) as bar, \
             np.errstate(over="ignore", invalid="ignore"):
@@ -499,10 +544,11 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
                     acc_sum += acc[recorded]
                     if "divergent" in info:
                         n_div += info["divergent"][recorded].astype(np.int64)
+                        diverging_since |= info["divergent"][recorded]
                     if "n_leapfrog" in info:
                         n_grad += np.asarray(info["n_leapfrog"])[recorded]
                     if (s + 1) % thin == 0:
-                        record(s // thin)
+                        record(s // thin, acc, info, eps)
                 if method == "pt":
                     swap_replicas(X, cache, cache["E"], lad, n_chains, it % 2, swap_u[t],
                                   active, swap_attempts, swap_accepts)
@@ -511,7 +557,7 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
             bar.update(length)
             if checkpoint is not None and (block_index == len(blocks) or
                                            time.monotonic() - last_save >= checkpoint_interval):
-                save()
+                save(stop)
                 last_save = time.monotonic()
             if callback is not None:
                 callback({"iteration": stop, "total": total, "warmup": stop <= n_warmup,
@@ -531,10 +577,56 @@ def sample(model, beta, *, method: str = "mala", n_chains: int = 4, n_draws: int
         n_gradient=n_grad if kernel_name in ("hmc", "nuts") else None,
         metric=metric_obj.kind if kernel.uses_metric else None,
         warmup_seconds=seconds["warmup"], sampling_seconds=seconds["sampling"],
+        compile_seconds=seconds["compile"], sample_stats=stats_store,
         settings={"method": method, "kernel": kernel_name, "n_chains": n_chains,
                   "n_draws": n_draws, "n_warmup": n_warmup, "thin": thin,
                   "operator": target.operator, "metric": metric_obj.kind,
                   "target_accept": target_accept, **options})
+
+
+def _sample_stats_store(kernel, kernel_name, n_chains, n_draws) -> dict:
+    """Per-draw sampler statistics under ArviZ's names, shaped (chain, draw).
+
+    ``lp`` (−βH) and ``acceptance_rate`` for every kernel; ``step_size`` for the kernels that
+    have one; HMC and NUTS add ``diverging``, ``n_steps`` (leapfrog steps) and ``energy`` (the
+    Hamiltonian ℋ = βH + ½pᵀM⁻¹p of the draw, Stan's energy__, for the E-BFMI); NUTS adds
+    ``tree_depth``.
+    """
+    def floats():
+        return np.full((n_chains, n_draws), np.nan)
+
+    out = {"lp": floats(), "acceptance_rate": floats()}
+    if kernel.adapts_step or kernel_name == "ula":
+        out["step_size"] = floats()
+    if kernel_name in ("hmc", "nuts"):
+        out["diverging"] = np.zeros((n_chains, n_draws), dtype=bool)
+        out["n_steps"] = np.zeros((n_chains, n_draws), dtype=np.int64)
+        out["energy"] = floats()
+    if kernel_name == "nuts":
+        out["tree_depth"] = np.zeros((n_chains, n_draws), dtype=np.int64)
+    return out
+
+
+def _restore_rows(log, name, arr, axis, n_rows):
+    """Fill the first ``n_rows`` entries of ``arr`` along ``axis`` from the checkpoint log."""
+    view = np.moveaxis(arr, axis, 0)
+    view[:n_rows] = log.read(name, n_rows, view.shape[1:], arr.dtype)
+
+
+def _compile_kernel(kernel, X, cache, betas, eps, metric, normals_k, uniforms_k):
+    """One step of the first walker on copies, with throwaway noise.
+
+    It pays numba's first-call cost (compilation, or loading the on-disk cache) before warm-up
+    is timed, with the same argument types as the real steps, and touches neither the walkers
+    nor their random streams.
+    """
+    scratch = np.random.default_rng(0)
+    normals = np.zeros((1, normals_k)) if normals_k else None
+    uniforms = np.full((1, uniforms_k), 0.5) if uniforms_k else None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        kernel.step(X[:1].copy(), {k: v[:1].copy() for k, v in cache.items()},
+                    np.array(betas[:1], dtype=float), np.array(eps[:1], dtype=float),
+                    np.ones(1, dtype=bool), normals, uniforms, [scratch], metric)
 
 
 def _sample_exact(model, target, beta, n_chains, n_draws, seed, obs_fns, keep_draws):
@@ -551,5 +643,6 @@ def _sample_exact(model, target, beta, n_chains, n_draws, seed, obs_fns, keep_dr
         store[name] = np.asarray(fn(flat), dtype=float).reshape(n_chains, n_draws)
     return Samples(method="exact", beta=beta, draws=draws if keep_draws else None,
                    observables=store, n_warmup=0, thin=1,
+                   sample_stats={"lp": -beta * store["energy"]},
                    sampling_seconds=time.monotonic() - t0,
                    settings={"method": "exact", "n_chains": n_chains, "n_draws": n_draws})

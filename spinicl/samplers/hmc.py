@@ -69,8 +69,10 @@ class HMCKernel(_HamiltonianKernel):
         cache["E"][take] = E[take]
         cache["G"][take] = G[take]
         prob[~active] = 0.0
-        return prob, {"divergent": divergent,
-                      "n_leapfrog": np.where(active, n_leapfrog, 0)}
+        # ℋ of the state the chain moves to (Stan's energy__): H1 when accepted, else H0
+        hamiltonian = np.where(take, H1, H0)
+        return prob, {"divergent": divergent, "n_leapfrog": np.where(active, n_leapfrog, 0),
+                      "hamiltonian": hamiltonian}
 
 
 class NUTSKernel(_HamiltonianKernel):
@@ -88,13 +90,15 @@ class NUTSKernel(_HamiltonianKernel):
         divergent = np.zeros(B, dtype=bool)
         n_leap = np.zeros(B, dtype=np.int64)
         depth = np.zeros(B, dtype=np.int64)
+        hamiltonian = np.full(B, np.nan)
         G = cache["G"]
         for b in np.flatnonzero(active):
-            x, e, g, prob[b], n_leap[b], depth[b], divergent[b] = K.nuts_step(
+            x, e, g, prob[b], n_leap[b], depth[b], divergent[b], hamiltonian[b] = K.nuts_step(
                 *args, float(betas[b]), metric.dense, metric.inv_mass_diag, metric.inv_mass,
                 metric.chol_mass, X[b].copy(), float(cache["E"][b]), G[b].copy(),
                 float(eps[b]), max_depth, gens[b])
             X[b] = x
             cache["E"][b] = e
             G[b] = g
-        return prob, {"divergent": divergent, "n_leapfrog": n_leap, "tree_depth": depth}
+        return prob, {"divergent": divergent, "n_leapfrog": n_leap, "tree_depth": depth,
+                      "hamiltonian": hamiltonian}

@@ -50,7 +50,15 @@ class Samples:
         Parallel tempering: H of every replica at each recorded draw.
     n_gradient : ndarray (chain,)
         Gradient evaluations (leapfrog steps) per chain after warm-up (HMC/NUTS).
-    warmup_seconds, sampling_seconds : float
+    sample_stats : dict[str, ndarray (chain, draw)]
+        Per-draw sampler statistics under ArviZ's names: ``lp`` (−βH), ``acceptance_rate``,
+        ``step_size`` (kernels with a step), and for HMC/NUTS ``diverging``, ``n_steps``
+        (leapfrog steps), ``energy`` (the Hamiltonian ℋ, for the E-BFMI) and, for NUTS,
+        ``tree_depth``. With thinning they describe the kept transition, except ``diverging``,
+        which also flags a divergence in the transitions thinned out since the previous draw.
+    compile_seconds, warmup_seconds, sampling_seconds : float
+        numba's first-call cost (compiling the kernel, or loading it from numba's cache), paid
+        before warm-up is timed, then warm-up and sampling; :attr:`timing` holds all three.
     settings : dict
         Every option of the run.
     """
@@ -59,7 +67,7 @@ class Samples:
                  step_size=None, acceptance_rate=None, n_divergent=None, diverged=None,
                  divergence_messages=None, ladder=None, swap_acceptance=None,
                  replica_energy=None, n_gradient=None, metric=None, warmup_seconds=0.0,
-                 sampling_seconds=0.0, settings=None):
+                 sampling_seconds=0.0, compile_seconds=0.0, sample_stats=None, settings=None):
         self.method = method
         self.beta = float(beta)
         self.draws = draws
@@ -85,9 +93,21 @@ class Samples:
         self.metric = metric
         self.warmup_seconds = float(warmup_seconds)
         self.sampling_seconds = float(sampling_seconds)
+        self.compile_seconds = float(compile_seconds)
+        self.sample_stats = dict(sample_stats or {})
+        for name, values in self.sample_stats.items():
+            if np.shape(values) != (n_chains, n_draws):
+                raise ValueError(f"sample_stats[{name!r}] must have shape (chain, draw) = "
+                                 f"{(n_chains, n_draws)}, got {np.shape(values)}")
         self.settings = dict(settings or {})
 
     # ------------------------------------------------------------------ access
+    @property
+    def timing(self) -> dict:
+        """Seconds spent on ``compile`` (numba's first call), ``warmup`` and ``sampling``."""
+        return {"compile": self.compile_seconds, "warmup": self.warmup_seconds,
+                "sampling": self.sampling_seconds}
+
     @property
     def n_spins(self) -> int | None:
         return None if self.draws is None else self.draws.shape[2]
@@ -239,8 +259,8 @@ class Samples:
         if self.swap_acceptance is not None:
             lines.append("swap acceptance per pair: "
                          + np.array2string(self.swap_acceptance, precision=2))
-        lines.append(f"time: warm-up {self.warmup_seconds:.2f}s, sampling "
-                     f"{self.sampling_seconds:.2f}s")
+        lines.append(f"time: compile {self.compile_seconds:.2f}s (numba, first call), warm-up "
+                     f"{self.warmup_seconds:.2f}s, sampling {self.sampling_seconds:.2f}s")
         warns = self.warnings()
         if warns:
             lines.append("WARNINGS:")
@@ -253,10 +273,15 @@ class Samples:
         return text
 
     def to_arviz(self):
-        """An ``arviz.InferenceData`` (posterior: spins and observables; sample_stats: acceptance).
+        """An ``arviz.InferenceData`` with ``posterior`` and ``sample_stats`` groups.
 
-        Raises ImportError with an install hint when ArviZ is missing; the plain (chain, draw, …)
-        arrays are always available as ``draws`` and ``observables``.
+        The posterior holds the observables and, when stored, the spins (dimension ``spin``);
+        sample_stats holds :attr:`sample_stats` (``lp``, ``acceptance_rate``, ``step_size``,
+        ``diverging``, ``n_steps``, ``tree_depth``, ``energy`` as the kernel provides them), so
+        ``arviz.summary``, ``arviz.bfmi`` (HMC/NUTS) and the divergence plots work. Chains that
+        diverged are left in, as NaN from the divergence on. Raises ImportError with an install
+        hint when ArviZ is missing; the plain (chain, draw, …) arrays are always available as
+        ``draws``, ``observables`` and ``sample_stats``.
         """
         try:
             import arviz as az
@@ -265,9 +290,12 @@ class Samples:
                               "Samples.draws and Samples.observables, shaped (chain, draw, ...)"
                               ) from None
         posterior = {k: v for k, v in self.observables.items()}
+        dims = {}
         if self.draws is not None:
             posterior["spins"] = self.draws
-        return az.from_dict(posterior=posterior)
+            dims["spins"] = ["spin"]
+        return az.from_dict(posterior=posterior, sample_stats=self.sample_stats or None,
+                            dims=dims)
 
     def __repr__(self) -> str:
         e = self.stats("energy") if self.good_chains.size else "all chains diverged"
