@@ -107,6 +107,12 @@ def check_output_folder(path) -> Path:
     return out
 
 
+def _one_line(exc: BaseException) -> str:
+    """The exception's message on one line (its type where it has no message)."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text or type(exc).__name__
+
+
 def _silence_stdout():
     """Point the stdout file descriptor at /dev/null so the interpreter's final flush is quiet."""
     try:
@@ -150,15 +156,15 @@ def main(argv=None) -> int:
         return EXIT_BROKEN_PIPE
     except (ValueError, TypeError) as exc:
         # Bad options are the user's to fix: show the message, not a traceback.
-        print(f"{name}: error: {exc}", file=sys.stderr)
+        print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except CommandFailed as exc:
-        print(f"{name}: error: {exc}", file=sys.stderr)
+        print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except (OSError, ImportError) as exc:
         # Failures of the world, not of the options (a scheduler that cannot be reached, a full
         # disk, an optional dependency not installed): one line too.
-        print(f"{name}: error: {exc}", file=sys.stderr)
+        print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
 
 
