@@ -70,3 +70,15 @@ def test_a_diverged_run_is_not_converged(prompts):
         result = train("merged", prompts, optimizer="sgd", lr=1e3, steps=50, rng=2,
                        progress=False, tol=1e30)
     assert result.diverged and not result.converged
+
+
+def test_concept_training_message_states_the_verdict_and_criterion():
+    from spinicl.concepts.train import default_setup, train_concepts
+
+    _, sampler, model = default_setup(dim=32, n_concepts=3, context_length=8)
+    short = train_concepts(model, sampler, steps=5, log_every=5, n_test=500, rng=0,
+                           progress=False)
+    err, floor = short.series("test.error")[-1], short.floors["test"]
+    assert not short.converged and err > floor + 0.01  # 5 SGD steps stay near chance
+    assert short.message == (f"not converged after 5 steps: final test error {err:.4g} > floor "
+                             f"{floor:.4g} + tolerance 0.01")

@@ -356,8 +356,10 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
     first = next(iter(test_samplers))
     final_err = float(hist[first + ".error"][-1])
     converged = final_err <= floors[first] + tolerance
-    message = (f"final {first} error {final_err:.4g} vs floor {floors[first]:.4g} "
-               f"(tolerance {tolerance:g}) after {step} steps")
+    # the verdict leads, so a reader of the record does not have to redo the comparison
+    message = (f"{'converged' if converged else 'not converged'} after {step} steps: final "
+               f"{first} error {final_err:.4g} {'<=' if converged else '>'} floor "
+               f"{floors[first]:.4g} + tolerance {tolerance:g}")
     return TrainingResult(model=model, steps=np.asarray(logged_steps), history=hist,
                           floors=floors, settings=settings, converged=bool(converged),
                           n_iter=step, message=message, wall_time=wall,
