@@ -107,8 +107,12 @@ def test_serial_process_and_dask_give_the_same_bits_single_threaded(tmp_path):
         before, numba_before = _blas_threads(), numba.get_num_threads()
         serial = run_sweep(spec, tmp_path / "serial", executor="serial", progress=False)
         assert _blas_threads() == before and numba.get_num_threads() == numba_before  # restored
+        for index in range(len(spec.units())):  # SLURM-array mode computes in-process too
+            run_sweep(spec, tmp_path / "array", cell_index=index, progress=False)
+    array = run_sweep(spec, tmp_path / "array", executor="serial", progress=False)
+    assert array.computed == 0
     pool = run_sweep(spec, tmp_path / "process", executor="process", workers=2, progress=False)
-    results = {"serial": serial, "process": pool}
+    results = {"serial": serial, "process": pool, "cell_index": array}
     try:
         import dask.distributed  # noqa: F401  (the dask extra: installed with spinicl[test])
     except ImportError:

@@ -124,7 +124,8 @@ def run_sweep(spec: SweepSpec, out_dir, *, executor: str = "process", workers: i
         cell_index = check_int("cell_index", cell_index, minimum=0, maximum=len(units) - 1)
         unit = units[cell_index]
         if store.load(unit, store.fingerprint(spec, unit)) is None:
-            compute_unit(spec_dict, unit, str(store.root))
+            with single_threaded():  # the same bits as the unit computed by any executor
+                compute_unit(spec_dict, unit, str(store.root))
         return None
 
     values_by_unit, todo = {}, []
