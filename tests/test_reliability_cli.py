@@ -31,8 +31,9 @@ TINY = {
     "solve": ["solve", "--dim", "2", "--context-length", "4", "--prompts", "30", "--method",
               "cholesky"],
     "theory": ["theory", "--alpha", "5", "--tau", "0.5,2"],
+    # 20 steps do not reach the minimum: a stated (loose) tolerance makes the run count as done
     "train": ["train", "--dim", "2", "--context-length", "4", "--prompts", "20", "--steps", "20",
-              "--test-prompts", "20", "--quiet"],
+              "--test-prompts", "20", "--tol", "100", "--quiet"],
     "train-experiment": ["train-experiment", "one-step-gd", "--quick", "--quiet"],
     "figure": ["figure", "phase-diagram", "--quick", "--quiet"],
     "dual": ["dual", "check", "--dim", "2", "--context-length", "3", "--n-features", "16"],
@@ -486,7 +487,8 @@ def test_train_default_lr_converges_where_the_library_default_does_not(tmp_path,
     for lr in (None, "0.001"):
         out = tmp_path / str(lr)
         argv = ["train", "--quiet", "--out", str(out)] + ([] if lr is None else ["--lr", lr])
-        assert main(argv) == 0
+        # lr = 1e-3 stops short of the default criterion: written, but exit 1 (not converged)
+        assert main(argv) == (0 if lr is None else 1)
         records[lr] = json.loads((out / "train.json").read_text())["result"]
     assert records[None]["final_grad_norm"] < 1e-8 < 1e-2 < records["0.001"]["final_grad_norm"]
     assert records[None]["test_loss"] < 0.6 * records["0.001"]["test_loss"]
@@ -504,3 +506,15 @@ def test_concepts_tasks_write_their_study_with_coord_names(tmp_path, capsys):
     with np.load(tmp_path / "concepts_rates.npz") as data:
         np.testing.assert_array_equal(data["coord_lr"], [0.5, 1.0])
     assert json.loads((tmp_path / "concepts_rates.json").read_text())["kind"] == "concepts_rates"
+
+
+def test_train_that_misses_its_criterion_exits_1_after_writing(tmp_path, capsys):
+    out = tmp_path / "short"
+    argv = ["train", "--dim", "2", "--context-length", "4", "--prompts", "20", "--steps", "3",
+            "--test-prompts", "20", "--quiet", "--out", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("spinicl train: error: not converged after 3 steps")
+    assert json.loads((out / "train.json").read_text())["result"]["converged"] is False
+    # the same run with a tolerance it meets is converged and exits 0
+    assert main(argv[:-2] + ["--tol", "100", "--out", str(tmp_path / "loose")]) == 0

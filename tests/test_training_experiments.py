@@ -164,7 +164,8 @@ def test_figure_quick_and_cli(tmp_path, capsys):
     r = ExperimentResult.load(tmp_path / "gd" / "one_step_gd.npz")
     assert np.all(np.isfinite(r["gd_error_curve"])) and r["gd_error_curve"].shape[-1] == 41
     rc = main(["train", "--dim", "3", "--context-length", "10", "--prompts", "50", "--steps",
-               "20", "--out", str(tmp_path / "t"), "--quiet", "--weight-decay", "0.02"])
+               "20", "--out", str(tmp_path / "t"), "--quiet", "--weight-decay", "0.02",
+               "--tol", "100"])
     assert rc == 0
     record = json.loads((tmp_path / "t" / "train.json").read_text())
     assert record["result"]["equivalent_l2"] == pytest.approx(0.01)

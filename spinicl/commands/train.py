@@ -2,13 +2,16 @@
 
 Draws P training prompts (one fresh task each, or a pool of --n-tasks), trains the model and
 writes train.npz (trained parameters, merged W, history) and train.json (every setting, seed and
-package versions). A run with --checkpoint resumes where a killed run stopped.
+package versions). A run with --checkpoint resumes where a killed run stopped. The exit code is
+1 when the run diverged or did not meet its convergence criterion (--tol/--rtol; the default is a
+gradient norm 1e-6 times its initial value); mini-batch and online runs, whose gradient on the
+training prompts does not vanish, need a --tol that suits their noise.
 
 examples:
   spinicl train --model merged --dim 20 --context-length 100 --prompts 1000 --lr 0.01 --steps 3000
   spinicl train --model separate --dim 10 --prompts 200 --optimizer sgd --lr 0.05 --momentum 0.9
   spinicl train --dim 8 --context-length 16 --prompts 4096 --n-tasks 32 --label-noise 0.5 \\
-      --batch-size 256 --online
+      --batch-size 256 --online --tol 1
 """
 from __future__ import annotations
 
@@ -60,6 +63,11 @@ def add_arguments(p):
     p.add_argument("--online", action="store_true", help="fresh prompts every step")
     p.add_argument("--schedule", default=default("schedule"),
                    choices=("constant", "linear", "cosine"))
+    p.add_argument("--tol", type=non_negative_float, default=default("tol"),
+                   help="converged when the final gradient norm is <= TOL (default: none)")
+    p.add_argument("--rtol", type=non_negative_float, default=default("rtol"),
+                   help="converged when the final gradient norm is <= RTOL x the initial one "
+                        "(default: 1e-6 when neither --tol nor --rtol is given)")
     p.add_argument("--eval-every", type=positive_int, default=default("eval_every"),
                    help="steps between evaluations")
     p.add_argument("--checkpoint", default=None, metavar="PATH",
@@ -95,6 +103,7 @@ def run(args) -> int:
                    weight_decay=args.weight_decay, optimizer_options=options,
                    batch_size=args.batch_size, online=args.online, schedule=args.schedule,
                    rng=train_seed, eval_prompts=test, eval_every=args.eval_every,
+                   tol=args.tol, rtol=args.rtol,
                    progress=not args.quiet, checkpoint=args.checkpoint,
                    checkpoint_every=args.checkpoint_every)
     out = Path(args.out)
@@ -116,4 +125,8 @@ def run(args) -> int:
     print(f"wrote {npz}\nwrote {js}")
     if result.diverged:
         raise CommandFailed(f"training diverged: {result.message}")
+    if not result.converged:
+        # The outputs are written (they show how far the run got); the exit code says it is
+        # not at the minimum, as for every other command that iterates.
+        raise CommandFailed(result.message)
     return 0
