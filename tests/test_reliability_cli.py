@@ -148,14 +148,14 @@ def test_os_error_while_running_is_one_line_exit_1(tmp_path, capsys, monkeypatch
     assert "cannot reach the dask scheduler" in _error_line(capsys.readouterr().err, "sweep")
 
 
-@pytest.mark.slow
 def test_unreachable_scheduler_is_one_line_exit_1(tmp_path):
     pytest.importorskip("dask.distributed")
     cfg = tmp_path / "grid.toml"
     cfg.write_text(SWEEP_TOML)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-m", "spinicl.cli", "sweep", str(cfg), "--out",
-                           str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1", "--quiet"],
+                           str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1",
+                           "--scheduler-timeout", "1", "--quiet"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 1
     assert "cannot reach the dask scheduler" in _error_line(proc.stderr, "sweep")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._args import positive_int
+from ._args import positive_float, positive_int, python_default
 
 COMMAND = "sweep"
 HELP = "run a resumable parameter sweep from a TOML file (serial, processes or dask)"
@@ -26,6 +26,8 @@ ORDER = 5
 
 
 def add_arguments(p):
+    from ..sweep.run import run_sweep
+
     p.add_argument("config", nargs="?", help="sweep specification (TOML)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: sweeps/<name>)")
@@ -35,6 +37,10 @@ def add_arguments(p):
                    help="worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="dask scheduler address (implies --executor dask)")
+    p.add_argument("--scheduler-timeout", type=positive_float, metavar="SECONDS",
+                   default=python_default(run_sweep, "scheduler_timeout"),
+                   help="give up connecting to --scheduler after this long (default: "
+                        f"{python_default(run_sweep, 'scheduler_timeout'):g} s)")
     p.add_argument("--cell-index", type=_unit_index, default=None, metavar="I",
                    help="compute only work unit I (job arrays), then exit")
     p.add_argument("--list-kinds", action="store_true", help="list the registered cell kinds")
@@ -81,8 +87,8 @@ def run(args) -> int:
     spec, out = args.spec, args.out
     executor = "dask" if args.scheduler else args.executor
     result = run_sweep(spec, out, executor=executor, workers=args.workers,
-                       scheduler=args.scheduler, cell_index=args.cell_index,
-                       progress=not args.quiet)
+                       scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout,
+                       cell_index=args.cell_index, progress=not args.quiet)
     if result is None:
         print(f"unit {args.cell_index} done in {out}")
         return 0
