@@ -8,7 +8,7 @@ against our default (vectorised, Steffensen-accelerated, two starts):
 
 * ``vectorised, anderson`` / ``vectorised, none`` — the same iteration with Anderson mixing, or
   without acceleration (the plain damped iteration of state-evolution codes);
-* ``per-point solve() loop`` — :func:`spinicl.theory.solve` called once per τ;
+* ``per-point solve() loop`` — :func:`spinicl.theory.solve_saddle_point` called once per τ;
 * ``fsolve multi-start`` — Lu et al.'s procedure: scipy.optimize.fsolve from 100 starting
   points in (0, 10] per τ, smallest positive root (``--quick``: 20 starts).
 
@@ -40,14 +40,17 @@ def run(quick: bool) -> None:
         "near-ridgeless, kappa=inf": dict(l2=1e-6, kappa=np.inf, beta=np.inf),
     }
     for title, kw in regimes.items():
-        ref = theory.sweep(5.0, taus, **kw)
+        ref = theory.solve_grid(5.0, taus, **kw)
         methods = {
-            "vectorised, steffensen (ours)": lambda: theory.sweep(5.0, taus, **kw),
-            "vectorised, anderson": lambda: theory.sweep(5.0, taus, acceleration="anderson", **kw),
-            "vectorised, none": lambda: theory.sweep(5.0, taus, acceleration="none",
-                                                     max_iter=10**6, **kw),
-            "continuation, steffensen": lambda: theory.sweep(5.0, taus, continuation=True, **kw),
-            "per-point solve() loop": lambda: [theory.solve(5.0, t, **kw) for t in taus],
+            "vectorised, steffensen (ours)": lambda: theory.solve_grid(5.0, taus, **kw),
+            "vectorised, anderson": lambda: theory.solve_grid(5.0, taus, acceleration="anderson",
+                                                              **kw),
+            "vectorised, none": lambda: theory.solve_grid(5.0, taus, acceleration="none",
+                                                          max_iter=10**6, **kw),
+            "continuation, steffensen": lambda: theory.solve_grid(5.0, taus, continuation=True,
+                                                                  **kw),
+            "per-point solve() loop": lambda: [theory.solve_saddle_point(5.0, t, **kw)
+                                               for t in taus],
         }
         rows = []
         base = None

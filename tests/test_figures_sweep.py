@@ -39,7 +39,7 @@ def test_icl_theory_phase_diagram_quick_content(tmp_path):
     assert np.all(np.isfinite(err))
     # above the threshold the error falls with context length, as the theory says
     assert np.all(np.diff(err[:, -1]) < 0)
-    th = theory.sweep(alpha=alphas, tau=taus[-1], l2=6 * 1e-2).icl_error
+    th = theory.solve_grid(alpha=alphas, tau=taus[-1], l2=6 * 1e-2).icl_error
     assert np.all(np.diff(th) < 0)
     # finite-size corrections are positive at this D (the gap-vs-D trend is tested in
     # tests/test_theory_finite_size.py)

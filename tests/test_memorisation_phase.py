@@ -74,7 +74,7 @@ def test_theory_gap_decreases_with_kappa(quick):
     # the stored values are the theory at (α, τ, κ, ρ, λ) = (N/D, P/D², k/D, σ², D·wd/2)
     p = r.parameters
     i, j = 2, 3
-    s = theory.solve(**{key: val for key, val in theory.finite_size_parameters(
+    s = theory.solve_saddle_point(**{key: val for key, val in theory.finite_size_parameters(
         p["dim"], p["context_length"], int(r.coords["n_prompts"][j]),
         n_tasks=int(r.coords["n_tasks"][i]), label_noise=p["label_noise"],
         l2=p["weight_decay"] / 2).items() if key != "beta"})

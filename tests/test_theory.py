@@ -50,7 +50,7 @@ def test_deterministic_log_det_matches_a_large_wishart_matrix():
     (5.0, 0.5, np.inf, 0.0), (5.0, 0.5, 2.0, 0.0), (2.0, 0.3, 0.5, 0.2), (1.0, 0.8, 3.0, 0.5),
     (3.0, 2.0, 1.5, 0.1), (3.0, 4.0, 0.7, 0.0), (5.0, 1.05, np.inf, 0.0), (0.5, 7.0, np.inf, 1.0)])
 def test_ridgeless_limit_reproduces_lu_closed_forms(alpha, tau, kappa, noise):
-    r = theory.solve(alpha, tau, kappa=kappa, noise=noise)
+    r = theory.solve_saddle_point(alpha, tau, kappa=kappa, noise=noise)
     assert r.converged and r.n_solutions == 1
     assert r.icl_error == pytest.approx(theory.lu_icl_error(alpha, tau, kappa, noise), rel=1e-10)
     assert r.idg_error == pytest.approx(theory.lu_idg_error(alpha, tau, kappa, noise), rel=1e-10)
@@ -59,7 +59,7 @@ def test_ridgeless_limit_reproduces_lu_closed_forms(alpha, tau, kappa, noise):
 def test_small_ridge_and_low_temperature_approach_the_ridgeless_ground_state():
     for tau in (0.5, 2.0):
         exact = theory.lu_icl_error(5.0, tau)
-        r = theory.solve(5.0, tau, l2=1e-9, beta=1e12)
+        r = theory.solve_saddle_point(5.0, tau, l2=1e-9, beta=1e12)
         assert r.icl_error == pytest.approx(exact, rel=1e-7)
         assert r.gibbs_error == pytest.approx(exact, rel=1e-3)
 
@@ -68,48 +68,49 @@ def test_small_ridge_and_low_temperature_approach_the_ridgeless_ground_state():
     (5.0, 0.5, 1.0, np.inf, 0.0), (5.0, 2.0, 0.1, np.inf, 0.0), (2.0, 0.3, 0.3, 0.5, 0.2),
     (3.0, 2.0, 0.01, 1.5, 0.1)])
 def test_ridge_error_matches_lu_ridge_formula(alpha, tau, l2, kappa, noise):
-    r = theory.solve(alpha, tau, l2=l2, kappa=kappa, noise=noise)
+    r = theory.solve_saddle_point(alpha, tau, l2=l2, kappa=kappa, noise=noise)
     lu = theory.lu_icl_error_ridge(alpha, tau, l2, kappa, noise)
     assert r.icl_error == pytest.approx(lu, rel=1e-10)
 
 
 def test_reference_numbers_of_the_notes():
     # spin_glass_icl.md §8b table: α = 5, fresh tasks
-    assert theory.solve(5.0, 0.5).icl_error == pytest.approx(0.750, abs=5e-4)
-    assert theory.solve(5.0, 0.5, l2=1.0).icl_error == pytest.approx(0.697, abs=5e-4)
-    assert theory.solve(5.0, 2.0, l2=0.1).icl_error == pytest.approx(0.291, abs=5e-4)
-    assert theory.solve(5.0, 2.0).icl_error == pytest.approx(1 / 3, abs=1e-12)
+    assert theory.solve_saddle_point(5.0, 0.5).icl_error == pytest.approx(0.750, abs=5e-4)
+    assert theory.solve_saddle_point(5.0, 0.5, l2=1.0).icl_error == pytest.approx(0.697, abs=5e-4)
+    assert theory.solve_saddle_point(5.0, 2.0, l2=0.1).icl_error == pytest.approx(0.291, abs=5e-4)
+    assert theory.solve_saddle_point(5.0, 2.0).icl_error == pytest.approx(1 / 3, abs=1e-12)
 
 
 def test_double_descent_peak_at_tau_one_and_large_tau_limit():
     alpha = 5.0
     taus = np.concatenate([np.linspace(0.2, 0.99, 40), np.linspace(1.01, 3.0, 40)])
-    s = theory.sweep(alpha, taus)
+    s = theory.solve_grid(alpha, taus)
     below, above = s.icl_error[:40], s.icl_error[40:]
     assert np.all(np.diff(below[20:]) > 0) and np.all(np.diff(above[:20]) < 0)
     assert below[-1] > 10 and above[0] > 10
-    assert np.isinf(theory.solve(alpha, 1.0).icl_error)
+    assert np.isinf(theory.solve_saddle_point(alpha, 1.0).icl_error)
     for alpha in (0.5, 2.0, 5.0):
-        assert theory.solve(alpha, 1e8).icl_error == pytest.approx(1 / (1 + alpha), rel=1e-7)
+        assert theory.solve_saddle_point(alpha, 1e8).icl_error == pytest.approx(1 / (1 + alpha),
+                                                                                rel=1e-7)
     # the ridge regularises the peak
-    assert theory.solve(5.0, 1.0, l2=0.1).icl_error < 1.0
+    assert theory.solve_saddle_point(5.0, 1.0, l2=0.1).icl_error < 1.0
 
 
 def test_single_instance_in_distribution_error_equals_icl_error():
-    s = theory.sweep(3.0, [0.4, 1.7, 5.0], l2=[0.0, 0.2, 0.05], noise=0.1, beta=3.0)
+    s = theory.solve_grid(3.0, [0.4, 1.7, 5.0], l2=[0.0, 0.2, 0.05], noise=0.1, beta=3.0)
     np.testing.assert_allclose(s.idg_error, s.icl_error, rtol=1e-12)
     np.testing.assert_allclose(s.task_gap, 0.0, atol=1e-12)
 
 
 def test_small_task_pool_memorises():
-    r = theory.solve(3.0, 4.0, kappa=0.5, l2=0.01)
+    r = theory.solve_saddle_point(3.0, 4.0, kappa=0.5, l2=0.01)
     assert r.idg_error < r.icl_error and r.task_gap > 0.1
-    big = theory.solve(3.0, 4.0, kappa=100.0, l2=0.01)
+    big = theory.solve_saddle_point(3.0, 4.0, kappa=100.0, l2=0.01)
     assert big.task_gap < r.task_gap
 
 
 def test_icl_error_is_the_fresh_task_form_of_the_order_parameters():
-    r = theory.solve(2.0, 1.5, l2=0.2, noise=0.3, kappa=2.0)
+    r = theory.solve_saddle_point(2.0, 1.5, l2=0.2, noise=0.3, kappa=2.0)
     x = 1.3 / 2.0
     assert r.icl_error == pytest.approx(1.3 - 2 * r.identity_overlap + (1 + x) * r.norm, rel=1e-12)
 
@@ -123,7 +124,7 @@ def _f(point, **changes):
     alpha, tau, kappa, noise, l2, beta = point
     kw = dict(kappa=kappa, noise=noise, l2=l2, beta=beta)
     kw.update(changes)
-    return theory.solve(alpha, tau, **kw)
+    return theory.solve_saddle_point(alpha, tau, **kw)
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -171,20 +172,20 @@ def test_field_shifts_the_mean_consistently_with_the_errors():
 
 
 def test_zero_temperature_and_flat_directions():
-    r = theory.solve(5.0, 0.5)
+    r = theory.solve_saddle_point(5.0, 0.5)
     assert r.free_energy == r.internal_energy == r.ground_state_energy
     assert r.entropy == -np.inf and r.gibbs_error == r.icl_error
     assert r.train_error == 0.0 and r.ground_state_energy == pytest.approx(-0.5)
-    hot = theory.solve(5.0, 0.5, beta=2.0)
+    hot = theory.solve_saddle_point(5.0, 0.5, beta=2.0)
     assert np.isinf(hot.gibbs_error) and hot.free_energy == -np.inf
     assert "not normalisable" in hot.message
-    assert "interpolation peak" in theory.solve(5.0, 1.0).message
+    assert "interpolation peak" in theory.solve_saddle_point(5.0, 1.0).message
 
 
 # ---------------------------------------------------------------- solver
 def test_accelerations_agree_and_accelerate_near_the_peak():
     taus = np.linspace(0.9, 0.99, 6)
-    out = {a: theory.sweep(2.0, taus, l2=1e-5, acceleration=a, max_iter=200_000)
+    out = {a: theory.solve_grid(2.0, taus, l2=1e-5, acceleration=a, max_iter=200_000)
            for a in ("none", "steffensen", "anderson")}
     for a in ("steffensen", "anderson"):
         np.testing.assert_allclose(out[a].effective_ridge, out["none"].effective_ridge, rtol=1e-9)
@@ -194,10 +195,10 @@ def test_accelerations_agree_and_accelerate_near_the_peak():
 
 def test_damping_and_continuation_give_the_same_root():
     taus = np.linspace(0.2, 3.0, 15)
-    plain = theory.sweep(2.0, taus, l2=0.05, kappa=2.0)
-    damped = theory.sweep(2.0, taus, l2=0.05, kappa=2.0, damping=0.5, acceleration="none",
-                          max_iter=100_000)
-    cont = theory.sweep(2.0, taus, l2=0.05, kappa=2.0, continuation=True)
+    plain = theory.solve_grid(2.0, taus, l2=0.05, kappa=2.0)
+    damped = theory.solve_grid(2.0, taus, l2=0.05, kappa=2.0, damping=0.5,
+                               acceleration="none", max_iter=100_000)
+    cont = theory.solve_grid(2.0, taus, l2=0.05, kappa=2.0, continuation=True)
     for other in (damped, cont):
         np.testing.assert_allclose(other.effective_ridge, plain.effective_ridge, rtol=1e-9)
         assert other.all_converged
@@ -206,8 +207,8 @@ def test_damping_and_continuation_give_the_same_root():
 
 def test_multistart_finds_a_unique_solution_everywhere():
     grid = np.meshgrid([0.3, 1.0, 4.0], [0.2, 0.9, 1.1, 5.0], [0.5, 2.0, np.inf], [0.0, 0.1])
-    s = theory.sweep(grid[0], grid[1], kappa=grid[2], l2=grid[3], noise=0.2,
-                     starts=[1e-6, 1e-2, 1.0, 100.0])
+    s = theory.solve_grid(grid[0], grid[1], kappa=grid[2], l2=grid[3], noise=0.2,
+                          starts=[1e-6, 1e-2, 1.0, 100.0])
     assert s.all_converged
     assert np.all(s.n_solutions == 1)
 
@@ -216,21 +217,22 @@ def test_non_convergence_is_reported_not_raised():
     p = Parameters(2.0, 0.999, np.inf, 0.0, 1e-8, np.inf, 0.0)
     out = iterate(p, 10.0, acceleration="none", max_iter=3)
     assert not out.converged[0] and out.n_iter[0] == 3
-    r = theory.solve(2.0, 0.999, l2=1e-8, acceleration="none", max_iter=3)
+    r = theory.solve_saddle_point(2.0, 0.999, l2=1e-8, acceleration="none", max_iter=3)
     assert r.converged and "bisection" in r.message
-    assert r.icl_error == pytest.approx(theory.solve(2.0, 0.999, l2=1e-8).icl_error, rel=1e-9)
+    exact = theory.solve_saddle_point(2.0, 0.999, l2=1e-8).icl_error
+    assert r.icl_error == pytest.approx(exact, rel=1e-9)
 
 
 def test_saddle_point_map_fixed_point():
-    r = theory.solve(2.0, 0.7, l2=0.3, kappa=1.3, noise=0.4)
+    r = theory.solve_saddle_point(2.0, 0.7, l2=0.3, kappa=1.3, noise=0.4)
     p = Parameters(2.0, 0.7, 1.3, 0.4, 0.3, np.inf, 0.0)
     assert saddle_point_map(r.effective_ridge, p)[0] == pytest.approx(r.effective_ridge, rel=1e-12)
 
 
 def test_sweep_broadcasts_and_points_match_solve():
-    s = theory.sweep([[1.0], [3.0]], [0.5, 2.0, 4.0], l2=0.1, beta=5.0)
+    s = theory.solve_grid([[1.0], [3.0]], [0.5, 2.0, 4.0], l2=0.1, beta=5.0)
     assert s.shape == (2, 3) and s.icl_error.shape == (2, 3)
-    one = theory.solve(3.0, 2.0, l2=0.1, beta=5.0)
+    one = theory.solve_saddle_point(3.0, 2.0, l2=0.1, beta=5.0)
     assert s[(1, 1)].icl_error == pytest.approx(one.icl_error, rel=1e-13)
     assert s[4].free_energy == pytest.approx(one.free_energy, rel=1e-13)
     assert "TheorySweep" in repr(s) and "icl_error" in repr(one)
@@ -256,7 +258,7 @@ def test_bad_input_raises_value_error_naming_the_parameter(kwargs, name):
     args = dict(alpha=2.0, tau=1.5)
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
-        theory.solve(args.pop("alpha"), args.pop("tau"), **args)
+        theory.solve_saddle_point(args.pop("alpha"), args.pop("tau"), **args)
 
 
 @pytest.mark.parametrize("kwargs,name", [(dict(alpha="2"), "alpha"), (dict(beta=True), "beta"),
@@ -265,13 +267,13 @@ def test_bad_types_raise_type_error(kwargs, name):
     args = dict(alpha=2.0, tau=1.5)
     args.update(kwargs)
     with pytest.raises(TypeError, match=name):
-        theory.solve(args.pop("alpha"), args.pop("tau"), **args)
+        theory.solve_saddle_point(args.pop("alpha"), args.pop("tau"), **args)
 
 
 def test_sweep_rejects_bad_entries_and_shapes():
     with pytest.raises(ValueError, match="tau"):
-        theory.sweep(2.0, [0.5, 0.0])
+        theory.solve_grid(2.0, [0.5, 0.0])
     with pytest.raises(ValueError, match="broadcast"):
-        theory.sweep([1.0, 2.0], [0.5, 1.0, 2.0])
+        theory.solve_grid([1.0, 2.0], [0.5, 1.0, 2.0])
     with pytest.raises(ValueError, match="starts"):
-        theory.sweep(2.0, 0.5, starts=[-1.0])
+        theory.solve_grid(2.0, 0.5, starts=[-1.0])

@@ -24,7 +24,7 @@ def test_writes_csv_npz_json_on_the_grid(tmp_path, capsys):
     with np.load(tmp_path / "theory.npz") as data:
         icl = data["icl_error"]
         assert icl.shape == (2, 4, 2, 1, 1, 1)
-        ref = theory.solve(5.0, 1.5, kappa=1.0, l2=0.1, beta=2.0)
+        ref = theory.solve_saddle_point(5.0, 1.5, kappa=1.0, l2=0.1, beta=2.0)
         assert icl[1, 2, 0, 0, 0, 0] == pytest.approx(ref.icl_error, rel=1e-12)
         assert data["converged"].all()
     lines = (tmp_path / "theory.csv").read_text().splitlines()
@@ -37,7 +37,7 @@ def test_dim_reads_paper_units(tmp_path, capsys):
     assert main(["theory", "--out", str(tmp_path), "--dim", "20", "--alpha", "5", "--tau", "25",
                  "--l2", "0.01", "--beta", "100", "--columns", "icl_error,gibbs_error"]) == 0
     row = capsys.readouterr().out.splitlines()[2].split()
-    ref = theory.solve(5.0, 25.0, l2=0.2, beta=0.25)
+    ref = theory.solve_saddle_point(5.0, 25.0, l2=0.2, beta=0.25)
     assert float(row[1]) == pytest.approx(ref.icl_error, rel=1e-5)
     assert float(row[2]) == pytest.approx(ref.gibbs_error, rel=1e-5)
 

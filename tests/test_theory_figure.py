@@ -22,11 +22,11 @@ def test_quick_figure_content(tmp_path):
             assert np.all(np.isfinite(d[f"theory_{key}"]))
         assert d["theory_converged"].all() and d["family_converged"].all()
         # the figure's theory is the solver's
-        ref = theory.sweep(float(d["alpha"]), taus, l2=float(d["l2"]), beta=float(d["beta"]))
+        ref = theory.solve_grid(float(d["alpha"]), taus, l2=float(d["l2"]), beta=float(d["beta"]))
         np.testing.assert_allclose(d["theory_at_cells_gibbs_error"], ref.gibbs_error, rtol=1e-12)
         # ridgeless family against Lu et al.'s closed forms at the marker points
         for kappa, lu in zip(d["kappas"], d["lu_markers"]):
-            ours = theory.sweep(float(d["alpha"]), d["marker_taus"], kappa=kappa).icl_error
+            ours = theory.solve_grid(float(d["alpha"]), d["marker_taus"], kappa=kappa).icl_error
             np.testing.assert_allclose(ours, lu, rtol=1e-9)
         # finite-size gaps of the thermal quantities shrink with D even at these small sizes
         for key in ("gibbs_error", "free_energy"):

@@ -51,7 +51,7 @@ def test_settings_round_to_the_nearest_finite_size_model():
 
 
 def _gaps(point, dims, repeats, rng=0, **kw):
-    th = theory.solve(**point)
+    th = theory.solve_saddle_point(**point)
     gaps = {k: [] for k in KEYS}
     for D in dims:
         out = exact_observables(D, repeats=repeats, rng=rng, **point, **kw)
@@ -65,7 +65,7 @@ def test_exact_measure_approaches_the_theory_as_d_grows():
     gaps = _gaps(point, (10, 20), repeats=3)
     for k in ("icl_error", "gibbs_error", "free_energy", "entropy", "internal_energy"):
         assert gaps[k][1] < gaps[k][0], k
-    th = theory.solve(**point)
+    th = theory.solve_saddle_point(**point)
     assert gaps["icl_error"][1] < 0.2 * th.icl_error
     assert gaps["identity_overlap"][1] < 0.02
 
@@ -88,7 +88,7 @@ def test_both_feature_scalings_approach_the_same_limit():
     # the paper's √D-larger last row only adds finite-size corrections: its gap shrinks with D and
     # stays above the gap of Lu et al.'s scaling, whose corrections are already small at D = 40
     point = dict(alpha=5.0, tau=0.5, l2=1.0)
-    th = theory.solve(**point).icl_error
+    th = theory.solve_saddle_point(**point).icl_error
     gaps = {}
     for features in ("paper", "lu"):
         gaps[features] = [abs(exact_observables(D, repeats=4, features=features, rng=2, **point)
@@ -102,7 +102,7 @@ def test_both_feature_scalings_approach_the_same_limit():
 def test_finite_pool_memorisation_matches_the_exact_measure():
     # κ = 1: the in-distribution error (pool tasks) sits well below e_ICL, in theory and at D = 40
     point = dict(alpha=3.0, tau=3.0, kappa=1.0, l2=0.02, noise=0.1)
-    th = theory.solve(**point)
+    th = theory.solve_saddle_point(**point)
     assert th.task_gap > 0.25
     gaps = {"icl_error": [], "idg_error": []}
     for D in (10, 20, 40):

@@ -28,10 +28,10 @@ DEFAULT_COLUMNS = "icl_error,gibbs_error,idg_error,identity_overlap,norm,free_en
 
 
 def add_arguments(p):
-    from ..theory import sweep
+    from ..theory import solve_grid
 
     def default(name):
-        return np.array([python_default(sweep, name)], dtype=float)
+        return np.array([python_default(solve_grid, name)], dtype=float)
 
     positive = number_list(minimum=0, strict=True)
     p.add_argument("--alpha", type=positive, default=np.array([5.0]), metavar="LIST",
@@ -88,8 +88,8 @@ def run(args) -> int:
         raise ValueError(f"columns must be among {', '.join(OBSERVABLES)}; got "
                          f"{unknown or args.columns!r}")
     grids = np.meshgrid(*axes.values(), indexing="ij")
-    sweep = theory.sweep(*grids[:2], kappa=grids[2], noise=grids[3], l2=grids[4], beta=grids[5],
-                         continuation=args.continuation)
+    sweep = theory.solve_grid(*grids[:2], kappa=grids[2], noise=grids[3], l2=grids[4],
+                              beta=grids[5], continuation=args.continuation)
     varied = [k for k, v in axes.items() if np.size(v) > 1] or ["tau"]
     header, rows = _table(sweep, columns, varied)
     fixed = ", ".join(f"{k}={np.ravel(v)[0]:g}" for k, v in axes.items() if k not in varied)

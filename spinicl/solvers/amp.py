@@ -15,6 +15,7 @@ Two variants of the same cavity equations (see :mod:`spinicl.solvers.equations`)
 from __future__ import annotations
 
 import inspect
+import time
 
 import numpy as np
 
@@ -312,6 +313,7 @@ def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None
     SolverResult
         Never raises on non-convergence: check ``converged`` and ``message``.
     """
+    clock = time.perf_counter()
     check_model(model)
     check_choice("variant", variant, tuple(VARIANT_DEFAULTS))
     check_choice("schedule", schedule, ("parallel", "sequential"))
@@ -353,7 +355,7 @@ def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None
     return SolverResult(
         mean=m, variance=v, converged=status == STATUS_CONVERGED, n_iter=int(n_iter),
         residuals=residuals, message=message,
-        method=variant, status=int(status), beta=beta,
-        info=dict(variant=variant, damping=damping, max_iter=max_iter, tol=tol,
-                  schedule=schedule, operator=operator, divergence_factor=divergence_factor,
-                  init=init if isinstance(init, str) else type(init).__name__))
+        method=variant, status=int(status), beta=beta, seconds=time.perf_counter() - clock,
+        settings=dict(variant=variant, damping=damping, max_iter=max_iter, tol=tol,
+                      schedule=schedule, operator=operator, divergence_factor=divergence_factor,
+                      init=init if isinstance(init, str) else type(init).__name__))

@@ -7,6 +7,8 @@ as Li et al. do.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .._progress import progress_bar
@@ -133,6 +135,7 @@ def solve_li2024_batch(couplings=None, fields=None, self_couplings=None, beta: f
         ``converged[b]`` is False for runs whose final error exceeds ``tol``; ``masked_mean``
         has NaN rows for them.
     """
+    clock = time.perf_counter()
     check_choice("variant", variant, tuple(VARIANT_DEFAULTS))
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
@@ -180,6 +183,7 @@ def solve_li2024_batch(couplings=None, fields=None, self_couplings=None, beta: f
                ", ".join(f"{k}: {c}" for k, c in counts.items()) + ")")
     return BatchSolverResult(
         mean=m.astype(float), variance=v.astype(float), converged=converged, n_iter=n_iter,
-        status=status, final_error=final, residuals=residuals, method=variant, message=message,
-        beta=beta, info=dict(variant=variant, damping=damping, max_iter=max_iter, tol=tol,
-                             dtype=dtype.name, divergence_factor=divergence_factor))
+        status=status, error=final, residuals=residuals, method=variant, message=message,
+        beta=beta, seconds=time.perf_counter() - clock,
+        settings=dict(variant=variant, damping=damping, max_iter=max_iter, tol=tol,
+                      dtype=dtype.name, divergence_factor=divergence_factor))

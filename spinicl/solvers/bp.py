@@ -13,6 +13,8 @@ guaranteed for walk-summable A only; otherwise the result says converged=False.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .._validation import check_dense_allocation
@@ -40,6 +42,7 @@ def solve_bp(model, beta: float, *, damping: float = 0.5, max_iter: int = 5000,
         As in :func:`spinicl.solve_tap`; the error is MSE(m_new, m) + MSE(v_new, v) of the
         marginals implied by the undamped messages.
     """
+    clock = time.perf_counter()
     check_model(model)
     beta, damping, max_iter, tol, divergence_factor = _check_common(
         beta, damping, max_iter, tol, divergence_factor)
@@ -82,6 +85,6 @@ def solve_bp(model, beta: float, *, damping: float = 0.5, max_iter: int = 5000,
         mean=mean, variance=var, converged=outcome.status == STATUS_CONVERGED,
         n_iter=outcome.n_iter, residuals=residuals,
         message=status_message(outcome.status, outcome.n_iter, error, tol), method="bp",
-        status=outcome.status, beta=beta,
-        info=dict(damping=damping, max_iter=max_iter, tol=tol,
-                  divergence_factor=divergence_factor))
+        status=outcome.status, beta=beta, seconds=time.perf_counter() - clock,
+        settings=dict(damping=damping, max_iter=max_iter, tol=tol,
+                      divergence_factor=divergence_factor))

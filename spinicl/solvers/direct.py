@@ -7,6 +7,8 @@ memory, O(P n) time per iteration. CG computes the mean only.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.linalg as sla
 
@@ -32,8 +34,10 @@ def solve_cholesky(model, beta: float, *, variances: bool = True) -> SolverResul
     variances : bool
         Also compute diag((βA)⁻¹) (one triangular inverse, O(n³)); otherwise ``variance`` is None.
     """
+    clock = time.perf_counter()
     check_model(model)
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)
+    variances = bool(variances)
     n = model.n_spins
     # the factor (cho_factor copies A), and for the variances the identity and L⁻¹, on top of A
     # itself unless the model already holds it
@@ -49,7 +53,9 @@ def solve_cholesky(model, beta: float, *, variances: bool = True) -> SolverResul
                             else None, converged=False, n_iter=0, residuals=np.zeros(0),
                             message=f"Cholesky failed, A is not positive definite ({exc}); "
                             "use l2 > 0 or model.boltzmann(beta, pseudo_inverse=True)",
-                            method="cholesky", status=STATUS_FAILED, beta=beta)
+                            method="cholesky", status=STATUS_FAILED, beta=beta,
+                            settings=dict(variances=variances),
+                            seconds=time.perf_counter() - clock)
     mean = sla.cho_solve(factor, model.fields, check_finite=False)
     variance = None
     if variances:
@@ -61,7 +67,8 @@ def solve_cholesky(model, beta: float, *, variances: bool = True) -> SolverResul
     return SolverResult(mean=mean, variance=variance, converged=True, n_iter=0,
                         residuals=np.array([residual]),
                         message=f"exact solve (relative residual {residual:.2g})",
-                        method="cholesky", status=STATUS_CONVERGED, beta=beta)
+                        method="cholesky", status=STATUS_CONVERGED, beta=beta,
+                        settings=dict(variances=variances), seconds=time.perf_counter() - clock)
 
 
 def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = None,
@@ -89,6 +96,7 @@ def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = N
     callback : callable, optional
         ``callback(m)`` after every CG iteration (scipy's convention).
     """
+    clock = time.perf_counter()
     check_model(model)
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)
     tol = check_real("tol", tol, minimum=0.0, strict_min=True)
@@ -158,6 +166,6 @@ def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = N
         status = STATUS_MAX_ITER
     return SolverResult(mean=mean, variance=None, converged=bool(converged), n_iter=n_iter,
                         residuals=np.asarray(residuals), message=message, method="cg",
-                        status=status, beta=beta,
-                        info=dict(tol=tol, max_iter=max_iter, operator=operator,
-                                  preconditioner=preconditioner))
+                        status=status, beta=beta, seconds=time.perf_counter() - clock,
+                        settings=dict(tol=tol, max_iter=max_iter, operator=operator,
+                                      preconditioner=preconditioner))

@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._result import Status
 from .equations import (STATUS_CALLBACK, STATUS_CONVERGED, STATUS_DIVERGED, STATUS_MAX_ITER,
                         STATUS_NONFINITE)
 
 __all__ = ["IterationInfo", "IterationOutcome", "iterate", "status_message", "STATUS_NAMES"]
 
-STATUS_NAMES = {STATUS_CONVERGED: "converged", STATUS_MAX_ITER: "max_iter",
-                STATUS_DIVERGED: "diverged", STATUS_NONFINITE: "non-finite",
-                STATUS_CALLBACK: "callback"}
+# the integer codes of the loops -> the shared vocabulary of every result (spinicl._result)
+STATUS_NAMES = {code: Status.from_code(code).value
+                for code in (STATUS_CONVERGED, STATUS_MAX_ITER, STATUS_DIVERGED,
+                             STATUS_NONFINITE, STATUS_CALLBACK)}
 
 
 @dataclass

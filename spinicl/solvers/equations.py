@@ -42,6 +42,8 @@ __all__ = [
 
 VARIANT_CODES = {"li2024": 0, "tap": 1}
 
+# integer status codes of the compiled loops; spinicl._result.Status.code maps them onto the
+# shared vocabulary of every result (5 is solvers.direct.STATUS_FAILED)
 STATUS_CONVERGED = 0
 STATUS_MAX_ITER = 1
 STATUS_DIVERGED = 2

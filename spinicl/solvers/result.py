@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._result import Status, deprecated_alias, result_repr
+
 __all__ = ["SolverResult", "BatchSolverResult"]
 
 
@@ -30,7 +32,10 @@ class SolverResult:
     variance : ndarray (n,) or None
         Marginal variances v_i (None for solvers that compute means only, e.g. ``cg``).
     converged : bool
-        True when the stopping criterion was met (``success`` in scipy's naming).
+        True when the stopping criterion was met (``success`` in scipy's naming): the
+        convergence error of an iteration fell to ``settings["tol"]`` or below (tap, li2024, bp,
+        cg), or the factorisation succeeded (cholesky). Equivalent to
+        ``status is Status.CONVERGED``.
     n_iter : int
         Iterations (sweeps, CG steps) performed; 0 for a direct factorisation (``nit``).
     residuals : ndarray
@@ -39,13 +44,18 @@ class SolverResult:
         How the run ended, in words.
     method : str
         Which solver produced it ("tap", "li2024", "bp", "cholesky", "cg").
-    status : int
-        0 converged, 1 max_iter reached, 2 diverged (rolled back), 3 non-finite (rolled back),
-        4 stopped by the callback, 5 failed (e.g. the Hessian is not positive definite).
+    status : Status
+        ``"converged"``, ``"max_iter"`` (max_iter reached), ``"diverged"`` (rolled back),
+        ``"non_finite"`` (rolled back), ``"stopped"`` (by the callback) or ``"failed"`` (e.g. the
+        Hessian is not positive definite); :attr:`status_code` is the integer code 0…5 of the
+        compiled loops. An int given to the constructor is converted.
     beta : float
         The inverse temperature the variances refer to.
-    info : dict
-        Solver-specific extras (damping, tolerance, schedule, ...).
+    settings : dict
+        The options that ran (damping, tolerance, schedule, ...); ``info`` is its deprecated
+        old name.
+    seconds : float
+        Wall-clock time of the solve.
     """
 
     mean: np.ndarray
@@ -55,9 +65,23 @@ class SolverResult:
     residuals: np.ndarray
     message: str
     method: str
-    status: int
+    status: Status
     beta: float
-    info: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def __post_init__(self):
+        self.status = Status.coerce(self.status)
+        self.converged = bool(self.converged)
+        self.n_iter = int(self.n_iter)
+        self.seconds = float(self.seconds)
+
+    info = deprecated_alias("settings", "info")
+
+    @property
+    def status_code(self) -> int:
+        """The integer status code (0 converged … 5 failed) of the compiled loops."""
+        return self.status.code
 
     # scipy OptimizeResult names
     @property
@@ -93,12 +117,11 @@ class SolverResult:
 
     def keys(self):
         return ["mean", "variance", "converged", "n_iter", "residuals", "message", "method",
-                "status", "beta", "info"]
+                "status", "beta", "settings", "seconds"]
 
     def __repr__(self) -> str:
-        return (f"SolverResult(method={self.method!r}, converged={self.converged}, "
-                f"n_iter={self.n_iter}, error={self.error:.3g}, n_spins={self.mean.size}, "
-                f"beta={self.beta:g})\n  message: {self.message}")
+        return result_repr(self, {"method": self.method},
+                           {"error": self.error, "n_spins": self.mean.size, "beta": self.beta})
 
 
 @dataclass(repr=False)
@@ -110,15 +133,22 @@ class BatchSolverResult:
     mean, variance : ndarray (B, n)
         Final states (also of unconverged runs; see :attr:`masked_mean`).
     converged : ndarray of bool (B,)
-    n_iter, status : ndarray of int (B,)
-        As in :class:`SolverResult`.
-    final_error : ndarray (B,)
-        The last convergence error of each run.
+        Per instance, the criterion of :class:`SolverResult`: the error fell to ``tol``.
+    n_iter : ndarray of int (B,)
+    status : ndarray of Status (B,), dtype object
+        As in :class:`SolverResult`; :attr:`status_code` holds the integer codes. An int array
+        given to the constructor is converted.
+    error : ndarray (B,)
+        The last convergence error of each run (``final_error`` is its deprecated old name;
+        :attr:`SolverResult.error` is the same quantity for one instance).
     residuals : ndarray (B, max_iter)
         Per-iteration errors, NaN beyond each run's n_iter.
     method, message : str
     beta : float
-    info : dict
+    settings : dict
+        The options that ran (``info`` is its deprecated old name).
+    seconds : float
+        Wall-clock time of the whole batch.
     """
 
     mean: np.ndarray
@@ -126,12 +156,31 @@ class BatchSolverResult:
     converged: np.ndarray
     n_iter: np.ndarray
     status: np.ndarray
-    final_error: np.ndarray
+    error: np.ndarray
     residuals: np.ndarray
     method: str
     message: str
     beta: float
-    info: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def __post_init__(self):
+        status = np.asarray(self.status)
+        self.status = np.empty(status.shape, dtype=object)
+        for index, value in np.ndenumerate(status):
+            self.status[index] = Status.coerce(value.item() if hasattr(value, "item")
+                                               else value)
+        self.converged = np.asarray(self.converged, dtype=bool)
+        self.seconds = float(self.seconds)
+
+    info = deprecated_alias("settings", "info")
+    final_error = deprecated_alias("error", "final_error")
+
+    @property
+    def status_code(self) -> np.ndarray:
+        """The integer status codes (B,) of the compiled loop."""
+        return np.array([s.code for s in self.status.ravel()],
+                        dtype=np.int64).reshape(self.status.shape)
 
     def __len__(self) -> int:
         return self.mean.shape[0]
@@ -156,15 +205,16 @@ class BatchSolverResult:
 
         k = int(self.n_iter[index])
         res = self.residuals[index, :k].copy()
-        tol = self.info.get("tol", np.nan)
+        tol = self.settings.get("tol", np.nan)
+        status = self.status[index]
+        # the batch's time shared evenly: the instances ran together
         return SolverResult(mean=self.mean[index].copy(), variance=self.variance[index].copy(),
                             converged=bool(self.converged[index]), n_iter=k, residuals=res,
-                            message=status_message(int(self.status[index]), k,
-                                                   float(self.final_error[index]), tol),
-                            method=self.method, status=int(self.status[index]), beta=self.beta,
-                            info=dict(self.info))
+                            message=status_message(status.code, k, float(self.error[index]),
+                                                   tol),
+                            method=self.method, status=status, beta=self.beta,
+                            settings=dict(self.settings), seconds=self.seconds / len(self))
 
     def __repr__(self) -> str:
-        return (f"BatchSolverResult(method={self.method!r}, n_instances={len(self)}, "
-                f"converged={int(np.sum(self.converged))}/{len(self)}, "
-                f"n_spins={self.mean.shape[1]}, beta={self.beta:g})\n  message: {self.message}")
+        return result_repr(self, {"method": self.method, "n_instances": len(self)},
+                           {"n_spins": self.mean.shape[1], "beta": self.beta})

@@ -1,12 +1,16 @@
 """Replica-symmetric theory of the linear-attention spin glass in the limit D → ∞.
 
 >>> from spinicl import theory
->>> r = theory.solve(alpha=5.0, tau=0.5)              # ridgeless, fresh tasks, β = ∞
->>> round(r.icl_error, 6)                             # Lu et al.'s closed form: 0.75
+>>> r = theory.solve_saddle_point(alpha=5.0, tau=0.5)  # ridgeless, fresh tasks, β = ∞
+>>> round(r.icl_error, 6)                              # Lu et al.'s closed form: 0.75
 0.75
->>> s = theory.sweep(alpha=5.0, tau=[0.5, 2.0, 10.0], l2=0.1, beta=4.0)
+>>> s = theory.solve_grid(alpha=5.0, tau=[0.5, 2.0, 10.0], l2=0.1, beta=4.0)
 >>> s.icl_error.shape
 (3,)
+
+:func:`solve_saddle_point` solves one point, :func:`solve_grid` a grid (the names ``solve`` and
+``sweep`` they had before clashed with :func:`spinicl.solve`, the finite-size solvers, and the
+:mod:`spinicl.sweep` package; they remain as deprecated aliases).
 
 Control parameters (all intensive): α = N/D, τ = P/D², κ = k/D (``np.inf``: a fresh task per
 prompt, the paper's single-instance setting), ``noise`` ρ (label-noise variance), ``l2``
@@ -16,18 +20,23 @@ converts finite-size settings. Derivation, assumptions and scope: ``docs/theory.
 """
 from __future__ import annotations
 
+import functools
+import time
+import warnings
+
 import numpy as np
 
+from .._result import Status
 from .._validation import check_choice, check_int, check_real
 from .closed_forms import lu_icl_error, lu_icl_error_ridge, lu_idg_error
 from .equations import Parameters, observables
 from .finite_size import exact_observables
 from .result import OBSERVABLES, PARAMETERS, TheoryResult, TheorySweep
-from .solver import ACCELERATIONS, continuation, solve_saddle_point
+from .solver import ACCELERATIONS, continuation, multistart
 
-__all__ = ["solve", "sweep", "TheoryResult", "TheorySweep", "finite_size_parameters",
-           "lu_icl_error", "lu_icl_error_ridge", "lu_idg_error", "exact_observables",
-           "OBSERVABLES"]
+__all__ = ["solve_saddle_point", "solve_grid", "TheoryResult", "TheorySweep",
+           "finite_size_parameters", "lu_icl_error", "lu_icl_error_ridge", "lu_idg_error",
+           "exact_observables", "OBSERVABLES"]
 
 
 def _check_array(name, value, *, minimum, strict, allow_inf):
@@ -69,15 +78,16 @@ def _validated(alpha, tau, kappa, noise, l2, beta, field) -> Parameters:
     return Parameters(**arrays)
 
 
-def _messages(params: Parameters, values: dict, outcome) -> np.ndarray:
+def _messages(params: Parameters, values: dict, outcome, tol: float) -> np.ndarray:
     msgs = []
     for i in range(len(params)):
         parts = []
         if not outcome.converged[i]:
-            parts.append(f"not converged after {outcome.n_iter[i]} evaluations "
-                         f"(relative residual {outcome.residual[i]:.2g})")
+            parts.append(f"not converged after {outcome.n_iter[i]} evaluations: relative "
+                         f"residual {outcome.residual[i]:.2g} > tol {tol:.2g}")
         else:
-            parts.append(f"converged ({outcome.method[i]})")
+            parts.append(f"converged after {outcome.n_iter[i]} evaluations: relative residual "
+                         f"{outcome.residual[i]:.2g} <= tol {tol:.2g} ({outcome.method[i]})")
         if outcome.n_solutions[i] > 1:
             parts.append(f"{outcome.n_solutions[i]} distinct solutions found: coexisting phases")
         if params.l2[i] == 0 and params.tau[i] == 1:
@@ -105,21 +115,28 @@ def _run(params: Parameters, *, continuation_path: bool, acceleration, damping, 
             for s in starts:
                 if np.any(~(s > 0)):
                     raise ValueError("starts must be positive values of the effective ridge")
-        outcome = solve_saddle_point(params, starts=starts, **options)
+        outcome = multistart(params, starts=starts, **options)
     values = observables(outcome.eps, params, n_nodes=n_nodes)
     for name in PARAMETERS:
         values[name] = getattr(params, name)
     values["converged"] = outcome.converged
+    # the multistart iteration and its bisection safeguard either reach the tolerance or spend
+    # their evaluations; a residual that is not finite means the map itself broke down
+    values["status"] = np.array([Status.CONVERGED if ok else Status.MAX_ITER if np.isfinite(r)
+                                 else Status.NON_FINITE
+                                 for ok, r in zip(outcome.converged, outcome.residual)],
+                                dtype=object)
     values["n_iter"] = outcome.n_iter
     values["residual"] = outcome.residual
     values["n_solutions"] = outcome.n_solutions
-    values["message"] = _messages(params, values, outcome)
+    values["message"] = _messages(params, values, outcome, tol)
     return values
 
 
-def solve(alpha, tau, *, kappa=np.inf, noise=0.0, l2=0.0, beta=np.inf, field=0.0,
-          acceleration: str = "steffensen", damping: float = 0.0, tol: float = 1e-13,
-          max_iter: int = 5000, starts=None, n_nodes: int = 192) -> TheoryResult:
+def solve_saddle_point(alpha, tau, *, kappa=np.inf, noise=0.0, l2=0.0, beta=np.inf, field=0.0,
+                       acceleration: str = "steffensen", damping: float = 0.0,
+                       tol: float = 1e-13, max_iter: int = 5000, starts=None,
+                       n_nodes: int = 192) -> TheoryResult:
     """Solve the replica-symmetric saddle point at one point and return every observable.
 
     Parameters
@@ -155,32 +172,74 @@ def solve(alpha, tau, *, kappa=np.inf, noise=0.0, l2=0.0, beta=np.inf, field=0.0
     Returns
     -------
     TheoryResult
-        Never raises on non-convergence: check ``converged`` and ``message``.
+        Never raises on non-convergence: check ``converged`` (|G(ε) − ε|/ε <= ``tol`` reached
+        from some start or by the bisection safeguard) and ``message``.
     """
+    clock = time.perf_counter()
     for name, value in (("alpha", alpha), ("tau", tau), ("kappa", kappa), ("noise", noise),
                         ("l2", l2), ("beta", beta), ("field", field)):
         if np.ndim(value) != 0:
-            raise ValueError(f"{name} must be a scalar in solve(); use theory.sweep for arrays")
+            raise ValueError(f"{name} must be a scalar in solve_saddle_point(); use "
+                             "theory.solve_grid for arrays")
     params = _validated(alpha, tau, kappa, noise, l2, beta, field)
     values = _run(params, continuation_path=False, acceleration=acceleration, damping=damping,
                   tol=tol, max_iter=max_iter, starts=starts, n_nodes=n_nodes)
-    return TheorySweep((1,), values)[0]
+    settings = _settings(acceleration=acceleration, damping=damping, tol=tol, max_iter=max_iter,
+                         starts=starts, n_nodes=n_nodes, continuation=False)
+    return TheorySweep((1,), values, settings=settings,
+                       seconds=time.perf_counter() - clock)[0]
 
 
-def sweep(alpha, tau, *, kappa=np.inf, noise=0.0, l2=0.0, beta=np.inf, field=0.0,
-          continuation: bool = False, acceleration: str = "steffensen", damping: float = 0.0,
-          tol: float = 1e-13, max_iter: int = 5000, starts=None,
-          n_nodes: int = 192) -> TheorySweep:
+def _settings(**options) -> dict:
+    starts = options.get("starts")
+    if starts is not None:
+        options["starts"] = [np.asarray(s, dtype=float).tolist() for s in starts]
+    return options
+
+
+def solve_grid(alpha, tau, *, kappa=np.inf, noise=0.0, l2=0.0, beta=np.inf, field=0.0,
+               continuation: bool = False, acceleration: str = "steffensen",
+               damping: float = 0.0, tol: float = 1e-13, max_iter: int = 5000, starts=None,
+               n_nodes: int = 192) -> TheorySweep:
     """The theory on a grid: every parameter may be an array; they broadcast together.
 
     All points are solved at once in vectorised numpy (default), or one after the other with
     each warm-started from the previous root (``continuation=True``, in C order of the grid).
-    Options as in :func:`solve`.
+    Options as in :func:`solve_saddle_point`.
+
+    Returns
+    -------
+    TheorySweep
+        Every field of :class:`TheoryResult` as an array over the grid (``converged`` and
+        ``status`` per point); ``settings`` and ``seconds`` describe the whole call.
     """
+    clock = time.perf_counter()
     params = _validated(alpha, tau, kappa, noise, l2, beta, field)
     values = _run(params, continuation_path=bool(continuation), acceleration=acceleration,
                   damping=damping, tol=tol, max_iter=max_iter, starts=starts, n_nodes=n_nodes)
-    return TheorySweep(params.shape, values)
+    settings = _settings(acceleration=acceleration, damping=damping, tol=tol, max_iter=max_iter,
+                         starts=starts, n_nodes=n_nodes, continuation=bool(continuation))
+    return TheorySweep(params.shape, values, settings=settings,
+                       seconds=time.perf_counter() - clock)
+
+
+def _deprecated(new, old):
+    @functools.wraps(new)
+    def alias(*args, **kwargs):
+        warnings.warn(f"spinicl.theory.{old} is deprecated; use spinicl.theory.{new.__name__} "
+                      f"(the old name clashed with spinicl.{old})", DeprecationWarning,
+                      stacklevel=2)
+        return new(*args, **kwargs)
+
+    alias.__name__ = alias.__qualname__ = old
+    alias.__doc__ = (f"Deprecated alias of :func:`{new.__name__}` (the name clashed with "
+                     f":mod:`spinicl.{old}`).")
+    return alias
+
+
+# the names before issue 14, kept for one release; not in __all__
+solve = _deprecated(solve_saddle_point, "solve")
+sweep = _deprecated(solve_grid, "sweep")
 
 
 def finite_size_parameters(dim, context_length, n_prompts, *, n_tasks=None, label_noise=0.0,

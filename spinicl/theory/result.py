@@ -1,9 +1,11 @@
 """Result objects of the replica-symmetric theory: one point, or a whole sweep."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
+
+from .._result import Status, result_repr
 
 __all__ = ["TheoryResult", "TheorySweep", "OBSERVABLES", "PARAMETERS"]
 
@@ -38,9 +40,14 @@ class TheoryResult:
     """One point of the replica-symmetric theory (see ``docs/theory.md`` for every symbol).
 
     Control parameters are in the theory's units: ``l2`` = D·λ0 and ``beta`` = β/D². The
-    solver fields follow the package's result convention: ``converged``, ``n_iter`` (evaluations
-    of the saddle-point map), ``residual`` (relative |G(ε) − ε|/ε at the last step),
-    ``n_solutions`` (distinct roots found from the starts) and ``message``.
+    solver fields follow the package's result protocol (:mod:`spinicl._result`):
+    ``converged`` (the criterion: relative residual |G(ε) − ε|/ε <= ``tol``, reached from one of
+    the starts or by the bisection safeguard), ``status`` (``"converged"``, ``"max_iter"``, or
+    ``"non_finite"`` when the map broke down), ``message``, ``n_iter`` (evaluations of the
+    saddle-point map), ``settings`` (the solver options) and ``seconds`` (wall time of the call;
+    for a point taken from a :class:`TheorySweep`, of the whole grid). Also ``residual`` (the
+    relative residual at the last step) and ``n_solutions`` (distinct roots found from the
+    starts).
     """
 
     alpha: float
@@ -74,6 +81,9 @@ class TheoryResult:
     residual: float
     n_solutions: int
     message: str
+    status: Status = Status.CONVERGED
+    settings: dict = field(default_factory=dict, compare=False)
+    seconds: float = 0.0
 
     @property
     def g_task(self) -> float:
@@ -89,23 +99,26 @@ class TheoryResult:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def __repr__(self) -> str:
-        head = ", ".join(f"{k}={getattr(self, k):g}" for k in PARAMETERS)
         keys = ("icl_error", "gibbs_error", "idg_error", "identity_overlap", "norm",
-                "free_energy", "effective_ridge")
-        body = ", ".join(f"{k}={getattr(self, k):.6g}" for k in keys)
-        return (f"TheoryResult({head};\n  {body};\n  converged={self.converged}, "
-                f"n_iter={self.n_iter}, n_solutions={self.n_solutions}, message={self.message!r})")
+                "free_energy", "effective_ridge", "n_solutions")
+        return result_repr(self, {k: getattr(self, k) for k in PARAMETERS},
+                           {k: getattr(self, k) for k in keys})
 
 
 class TheorySweep:
     """The theory on a grid of points: every field of :class:`TheoryResult` as an array.
 
     Arrays have the broadcast shape of the inputs. ``sweep[i]`` (a flat index) or
-    ``sweep.point(...)`` gives one :class:`TheoryResult`.
+    ``sweep.point(...)`` gives one :class:`TheoryResult`. ``converged``, ``status`` (object
+    array of :class:`~spinicl._result.Status`), ``n_iter`` and ``message`` are per point;
+    ``settings`` and ``seconds`` describe the whole call.
     """
 
-    def __init__(self, shape, values: dict):
+    def __init__(self, shape, values: dict, *, settings: dict | None = None,
+                 seconds: float = 0.0):
         self.shape = tuple(shape)
+        self.settings = dict(settings or {})
+        self.seconds = float(seconds)
         self._values = {k: np.asarray(v).reshape(self.shape) for k, v in values.items()}
         for k, v in self._values.items():
             setattr(self, k, v)
@@ -122,8 +135,19 @@ class TheorySweep:
         values = {k: v.ravel()[flat] for k, v in self._values.items()}
         kwargs = {}
         for f in fields(TheoryResult):
+            if f.name == "settings":
+                kwargs[f.name] = dict(self.settings)
+                continue
+            if f.name == "seconds":
+                kwargs[f.name] = self.seconds
+                continue
+            if f.name not in values and f.name == "status":   # built from older arrays
+                values["status"] = (Status.CONVERGED if values["converged"]
+                                    else Status.MAX_ITER)
             value = values[f.name]
-            if f.type in ("bool",):
+            if f.type == "Status":
+                value = Status.coerce(value)
+            elif f.type in ("bool",):
                 value = bool(value)
             elif f.type in ("int",):
                 value = int(value)

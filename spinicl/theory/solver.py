@@ -7,7 +7,7 @@
   numpy arrays; converged points drop out.
 * :func:`bisect` — the safeguard: the residual F(ε) = εS(x+ε) + τ − 1 − τλ/ε is increasing, so
   bisection on a bracket always converges; used when an iteration fails.
-* :func:`solve_saddle_point` — multi-start (an uninformed start far above the root and an
+* :func:`multistart` — multi-start (an uninformed start far above the root and an
   informed start just above ε = 0) with the distinct converged roots counted, so coexisting
   solutions (a first-order transition) would be detected. H is convex, and the count is always
   one; tests assert it.
@@ -22,7 +22,7 @@ import numpy as np
 
 from .equations import Parameters, saddle_point_map, saddle_point_residual
 
-__all__ = ["ACCELERATIONS", "FixedPointOutcome", "iterate", "bisect", "solve_saddle_point",
+__all__ = ["ACCELERATIONS", "FixedPointOutcome", "iterate", "bisect", "multistart",
            "continuation", "default_starts"]
 
 ACCELERATIONS = ("none", "steffensen", "anderson")
@@ -137,9 +137,9 @@ def default_starts(params: Parameters) -> list[np.ndarray]:
     return [uninformed, informed]
 
 
-def solve_saddle_point(params: Parameters, *, starts=None, damping: float = 0.0,
-                       acceleration: str = "steffensen", tol: float = 1e-13,
-                       max_iter: int = 5000) -> FixedPointOutcome:
+def multistart(params: Parameters, *, starts=None, damping: float = 0.0,
+               acceleration: str = "steffensen", tol: float = 1e-13,
+               max_iter: int = 5000) -> FixedPointOutcome:
     """Multi-start solve; distinct converged roots are counted in ``n_solutions``.
 
     The reported root is the smallest converged one (Lu et al. keep the smallest positive root).
@@ -195,7 +195,7 @@ def continuation(params: Parameters, *, start=None, **options) -> FixedPointOutc
             s = default_starts(point)[0 if guess is None else 1]
         else:
             s = np.array([guess])
-        out = solve_saddle_point(point, starts=[s], **options)
+        out = multistart(point, starts=[s], **options)
         eps[i], converged[i], n_iter[i] = out.eps[0], out.converged[0], out.n_iter[0]
         residual[i], method[i] = out.residual[0], out.method[0] + " (continuation)"
         guess = out.eps[0]
