@@ -40,13 +40,13 @@ def test_stationary_point_is_boltzmann_mean_with_half_weight_decay(big_p, optimi
                    schedule=schedule, rng=0, progress=False)
     glass, bound = _certificate(model, big_p, wd)
     mean = glass.boltzmann(100.0).mean.reshape(4, 4)
-    distance = np.linalg.norm(result.weights - mean)
+    distance = np.linalg.norm(result.mean_weights - mean)
     assert distance <= bound * (1 + 1e-9) + 1e-13
     # training really got there: the certified distance is tiny against ‖A⁻¹h‖
     assert bound < 1e-4 * np.linalg.norm(mean)
     # and λ0 = wd (the paper's AMP choice) is measurably a different point
     other = spinicl.SpinGlass.from_prompts(big_p, l2=wd).boltzmann(100.0).mean.reshape(4, 4)
-    assert np.linalg.norm(result.weights - other) > 100 * bound
+    assert np.linalg.norm(result.mean_weights - other) > 100 * bound
     assert result.converged and not result.diverged
 
 
@@ -68,9 +68,10 @@ def test_history_contents(big_p):
     np.testing.assert_array_equal(h.eval_steps, [0, 10, 20, 30, 40, 50])
     np.testing.assert_array_equal(h.snapshot_steps, [0, 25, 50])
     assert h.snapshots.shape == (3, 4, 4)
-    np.testing.assert_array_equal(h.snapshots[-1], result.weights)
-    assert h.test_loss[-1] == pytest.approx(spinicl.test_error(result.weights, test), rel=1e-12)
-    assert h.contrast_ratio[-1] == pytest.approx(spinicl.contrast_ratio(result.weights))
+    np.testing.assert_array_equal(h.snapshots[-1], result.mean_weights)
+    assert h.test_loss[-1] == pytest.approx(spinicl.test_error(result.mean_weights, test),
+                                            rel=1e-12)
+    assert h.contrast_ratio[-1] == pytest.approx(spinicl.contrast_ratio(result.mean_weights))
     assert h.train_loss[-1] < h.train_loss[0]
     assert "TrainHistory" in repr(h) and "TrainResult" in repr(result)
 
@@ -78,7 +79,7 @@ def test_history_contents(big_p):
 def test_named_model_is_seeded_by_rng(big_p):
     a = train("separate", big_p, lr=0.01, steps=5, rng=7, progress=False)
     b = train("separate", big_p, lr=0.01, steps=5, rng=7, progress=False)
-    np.testing.assert_array_equal(a.weights, b.weights)
+    np.testing.assert_array_equal(a.mean_weights, b.mean_weights)
     assert a.model.name == "separate"
 
 
@@ -106,13 +107,13 @@ def test_killed_run_resumes_bitwise(tmp_path, mode):
     resumed = train(MergedLinearAttention(3, rng=1), prompts, checkpoint=path,
                     checkpoint_every=10, **kwargs)
     assert resumed.resumed_from == 30
-    np.testing.assert_array_equal(resumed.weights, reference.weights)
+    np.testing.assert_array_equal(resumed.mean_weights, reference.mean_weights)
     for key, value in reference.history.as_arrays().items():
         np.testing.assert_array_equal(getattr(resumed.history, key), value, err_msg=key)
     # a finished run's checkpoint returns at once with the same result
     again = train(MergedLinearAttention(3, rng=1), prompts, checkpoint=path, **kwargs)
     assert again.resumed_from == 60
-    np.testing.assert_array_equal(again.weights, reference.weights)
+    np.testing.assert_array_equal(again.mean_weights, reference.mean_weights)
     # other settings refuse the checkpoint instead of resuming it
     with pytest.raises(ValueError, match="different settings"):
         train(MergedLinearAttention(3, rng=1), prompts, checkpoint=path,
@@ -186,7 +187,7 @@ def test_quadratic_and_feature_training_agree(big_p):
     b = train(MergedLinearAttention(3, rng=2), big_p, lr=0.01, steps=100, rng=0, progress=False,
               quadratic=False)
     # same trajectory up to rounding of the two (algebraically equal) gradient formulas
-    np.testing.assert_allclose(a.weights, b.weights, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(a.mean_weights, b.mean_weights, rtol=1e-8, atol=1e-10)
     with pytest.raises(ValueError, match="quadratic"):
         train("merged", big_p, steps=2, batch_size=10, quadratic=True, progress=False)
 

@@ -109,8 +109,8 @@ def run(args) -> int:
     out = Path(args.out)
     arrays = {f"param/{k}": v for k, v in result.params.items()}
     arrays.update({f"history/{k}": v for k, v in result.history.as_arrays().items()})
-    if result.weights is not None:
-        arrays["weights"] = result.weights
+    if result.mean_weights is not None:
+        arrays["weights"] = result.mean_weights
     npz = save_npz_atomic(out / "train.npz", **arrays)
     parameters = {k: v for k, v in vars(args).items() if not callable(v)}
     summary = {"test_loss": result.test_loss, "train_loss": result.train_loss,

@@ -72,7 +72,7 @@ def default_setup(*, dictionary_options: dict | None = None, sampler_options: di
 
 @dataclass(eq=False)
 class TrainingResult:
-    """A finished (or resumed-and-finished) training run.
+    """A finished (or resumed-and-finished) training run, in the package's result protocol.
 
     Attributes
     ----------
@@ -93,12 +93,17 @@ class TrainingResult:
     settings : dict
         Everything that defines the run.
     converged : bool
-        The final error of the first test set is within ``tolerance`` of its floor.
+        The stated criterion: the final error of the first test set is at most its floor plus
+        ``tolerance``.
+    status : Status
+        ``"converged"`` or ``"max_iter"`` (all the steps ran, the criterion was missed).
     n_iter : int
         SGD steps taken in total.
     message : str
-    wall_time : float
-        Seconds spent in this call (a resumed run counts only its own part).
+        Leads with the verdict and states the criterion and the numbers.
+    seconds : float
+        Seconds spent in this call (a resumed run counts only its own part); ``wall_time`` is
+        its deprecated old name.
     resumed_from : int
         The step a checkpoint was resumed from (0 for a fresh run).
     """
@@ -111,10 +116,19 @@ class TrainingResult:
     converged: bool
     n_iter: int
     message: str
-    wall_time: float = 0.0
+    seconds: float = 0.0
     resumed_from: int = 0
     test_names: tuple = field(default_factory=tuple)
 
+    status: Status | None = None
+
+    def __post_init__(self):
+        self.converged = bool(self.converged)
+        # a result read from a record written before the protocol has no status: derive it
+        self.status = (Status.coerce(self.status) if self.status is not None
+                       else Status.CONVERGED if self.converged else Status.MAX_ITER)
+
+    wall_time = deprecated_alias("seconds", "wall_time")
     def series(self, name: str) -> np.ndarray:
         """One logged metric over the log points."""
         if name not in self.history:
@@ -133,8 +147,9 @@ class TrainingResult:
         arrays.update({f"param.{k}": v for k, v in self.model.params.items()})
         npz = save_npz_atomic(out_dir / f"{stem}.npz", **arrays)
         record = run_record("concepts-training", self.settings, floors=self.floors,
-                            converged=self.converged, n_iter=self.n_iter, message=self.message,
-                            wall_time=self.wall_time, test_names=list(self.test_names),
+                            converged=self.converged, status=str(self.status),
+                            n_iter=self.n_iter, message=self.message, seconds=self.seconds,
+                            test_names=list(self.test_names),
                             files={"data": npz.name}, **(extra or {}),
                             note="reconstruction of Bu et al. (NeurIPS 2024); the paper's "
                                  "settings were unavailable")
@@ -156,14 +171,15 @@ class TrainingResult:
         return cls(model=model, steps=arrays["steps"], history=history,
                    floors=record["floors"], settings=settings, converged=record["converged"],
                    n_iter=record["n_iter"], message=record["message"],
-                   wall_time=record.get("wall_time", 0.0),
-                   test_names=tuple(record.get("test_names", ())))
+                   seconds=record.get("seconds", record.get("wall_time", 0.0)),
+                   test_names=tuple(record.get("test_names", ())),
+                   status=record.get("status"))
 
     def __repr__(self) -> str:
         name = self.test_names[0] if self.test_names else None
-        err = f", final_error={self.final(name + '.error'):.4g}" if name else ""
-        return (f"TrainingResult(n_iter={self.n_iter}, converged={self.converged}{err}, "
-                f"log_points={self.steps.size}, message={self.message!r})")
+        extras = {"error": float(self.final(name + ".error"))} if name else {}
+        extras["log_points"] = self.steps.size
+        return result_repr(self, extras=extras)
 
 
 def _dictionary_digest(dic: ConceptDictionary) -> str:
@@ -355,12 +371,12 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
     hist = {k: np.stack(v) for k, v in history.items()}
     first = next(iter(test_samplers))
     final_err = float(hist[first + ".error"][-1])
-    converged = final_err <= floors[first] + tolerance
+    converged = bool(final_err <= floors[first] + tolerance)
     # the verdict leads, so a reader of the record does not have to redo the comparison
     message = (f"{'converged' if converged else 'not converged'} after {step} steps: final "
                f"{first} error {final_err:.4g} {'<=' if converged else '>'} floor "
                f"{floors[first]:.4g} + tolerance {tolerance:g}")
     return TrainingResult(model=model, steps=np.asarray(logged_steps), history=hist,
                           floors=floors, settings=settings, converged=bool(converged),
-                          n_iter=step, message=message, wall_time=wall,
+                          n_iter=step, message=message, seconds=wall,
                           resumed_from=resumed_from, test_names=tuple(test_samplers))

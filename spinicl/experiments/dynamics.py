@@ -81,7 +81,7 @@ def training_dynamics(dim: int = 10, context_length: int = 100, *, prompt_counts
                     eval_prompts=test, eval_every=1, rng=cell_seed(root, 3, i), progress=False)
         h = res.history
         return {"test_loss": h.test_loss, "train_loss": h.train_loss,
-                "contrast_ratio": h.contrast_ratio, "weights": res.weights,
+                "contrast_ratio": h.contrast_ratio, "weights": res.mean_weights,
                 "initial_weights": initial}
 
     data = run_grid((counts.size,), compute, progress=progress, desc="dynamics")

@@ -118,7 +118,7 @@ def task_diversity_emergence(dim: int = 20, context_length: int = 100, *,
             res = train(model, prompts, optimizer="adam", lr=lr, steps=steps,
                         weight_decay=weight_decay, rng=cell_seed(root, i, r, 100 + m),
                         eval_every=steps, progress=False)
-            W = res.weights
+            W = res.mean_weights
             out[f"{name}_test_error"] = test_error(W, test) if not res.diverged else np.nan
             out[f"{name}_contrast_ratio"] = contrast_ratio(W) if not res.diverged else np.nan
             out[f"{name}_train_loss"] = res.train_loss

@@ -237,7 +237,7 @@ def _phase_theory(dim, context_length, counts, prompt_counts, label_noise, weigh
     shape = (len(counts), len(prompt_counts))
     grid = {name: np.array([p[name] for p in pts], dtype=float).reshape(shape)
             for name in ("alpha", "tau", "kappa", "noise", "l2")}
-    sweep = theory.sweep(**grid)
+    sweep = theory.solve_grid(**grid)
     return {"theory_icl_error": sweep.icl_error, "theory_idg_error": sweep.idg_error,
             "theory_task_gap": sweep.task_gap, "theory_converged": sweep.converged}
 
@@ -378,7 +378,7 @@ def memorisation_phase_diagram(dim: int = 8, context_length: int = 16, *,
         res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
                     schedule="cosine", rng=cell_seed(root, 4, k, P, r), eval_every=steps,
                     progress=False)
-        W = res.weights
+        W = res.mean_weights
         W_exact = _exact_minimiser(prompts, weight_decay)
         out = {}
         for prefix, w in (("", W), ("exact_", W_exact)):

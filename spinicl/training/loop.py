@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -115,30 +116,67 @@ class TrainHistory:
 
 @dataclass
 class TrainResult:
-    """Outcome of :func:`train`.
+    """Outcome of :func:`train`, in the package's result protocol (:mod:`spinicl._result`).
 
-    ``model`` is the trained model (the object passed in, updated in place); ``params`` a copy
-    of its arrays; ``weights`` the merged W for the linear-attention models (else None).
-    ``converged`` is True only when the run did not diverge and met the stated criterion: the
-    final objective gradient ‖∇L + wd·θ‖ on the training prompts is at most
-    ``max(tol, rtol·‖g₀‖)``, g₀ the gradient at initialisation (``rtol`` =
-    :data:`DEFAULT_GRAD_RTOL` when neither is given). Running all the steps is not enough.
-    ``message`` says which criterion was met, or by how much it was missed. Non-convergence
-    never raises.
+    Attributes
+    ----------
+    model : AttentionModel
+        The trained model (the object passed in, updated in place).
+    params : dict
+        A copy of its arrays.
+    mean_weights : ndarray (D+1, D+1) or None
+        The merged W of the linear-attention models (else None): the name the solvers and the
+        Boltzmann measure use, since a stationary point of training is the β → ∞ mean of the
+        Hamiltonian with λ0 = wd/2 (:func:`equivalent_l2`). ``weights`` is its deprecated old
+        name.
+    history : TrainHistory
+    converged : bool
+        True only when the run did not diverge and met the stated criterion: the final
+        objective gradient ‖∇L + wd·θ‖ on the training prompts is at most
+        ``max(tol, rtol·‖g₀‖)``, g₀ the gradient at initialisation (``rtol`` =
+        :data:`DEFAULT_GRAD_RTOL` when neither is given). Running all the steps is not enough.
+    status : Status
+        ``"converged"``, ``"max_iter"`` (all the steps ran, the criterion was missed) or
+        ``"diverged"`` (a non-finite loss or gradient stopped the run).
+    n_iter : int
+        Optimiser steps taken.
+    message : str
+        Which criterion was met, or by how much it was missed. Non-convergence never raises.
+    final_grad_norm : float
+        ‖∇L + wd·θ‖ on the training prompts at the end.
+    settings : dict
+        The options that ran (optimiser and its hyperparameters, steps, batching, schedule,
+        tolerances, ...).
+    seconds : float
+        Wall-clock time of this call (a resumed run counts only its own part).
+    resumed_from : int
+        The step a checkpoint was resumed from (0 for a fresh run).
     """
 
     model: AttentionModel
     params: dict
-    weights: np.ndarray | None
+    mean_weights: np.ndarray | None
     history: TrainHistory
     converged: bool
-    diverged: bool
+    status: Status
     n_iter: int
     message: str
     final_grad_norm: float
     resumed_from: int = 0
+    settings: dict = field(default_factory=dict)
+    seconds: float = 0.0
 
     @property
+    def __post_init__(self):
+        self.status = Status.coerce(self.status)
+
+    weights = deprecated_alias("mean_weights", "weights")
+
+    @property
+    def diverged(self) -> bool:
+        """The run was stopped by a non-finite loss or gradient (``status == "diverged"``)."""
+        return self.status is Status.DIVERGED
+
     def test_loss(self) -> float:
         return float(self.history.test_loss[-1])
 
@@ -147,9 +185,9 @@ class TrainResult:
         return float(self.history.train_loss[-1])
 
     def __repr__(self) -> str:
-        return (f"TrainResult({self.model!r}, n_iter={self.n_iter}, converged={self.converged}, "
-                f"train_loss={self.train_loss:.4g}, test_loss={self.test_loss:.4g}, "
-                f"grad_norm={self.final_grad_norm:.3g}, message={self.message!r})")
+        return result_repr(self, {"model": self.model.name},
+                           {"train_loss": self.train_loss, "test_loss": self.test_loss,
+                            "grad_norm": self.final_grad_norm})
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -292,6 +330,7 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
     -------
     TrainResult
     """
+    clock = time.perf_counter()
     _check_prompts("prompts", prompts)
     root = as_seed_sequence(rng)
     if isinstance(model, str):
@@ -476,11 +515,19 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
         snapshots=np.asarray(rec["snapshots"]) if rec["snapshots"] else None)
     final_grad = float(history.grad_norm[-1])
     if diverged:
-        converged = False
+        converged, status = False, Status.DIVERGED
     else:
         converged, message = _convergence_verdict(final_grad, float(history.grad_norm[0]), tol,
                                                   rtol, n_iter)
+        status = Status.CONVERGED if converged else Status.MAX_ITER
+    settings = {"model": model.name, "optimizer": opt.name,
+                "hyperparameters": opt.hyperparameters(), "steps": steps,
+                "batch_size": batch_size, "online": online, "schedule": schedule,
+                "warmup": warmup, "tol": tol, "rtol": rtol, "quadratic": bool(quadratic),
+                "eval_every": eval_every, "snapshot_every": snapshot_every,
+                "checkpoint_every": checkpoint_every, "on_divergence": on_divergence}
     return TrainResult(model=model, params={k: v.copy() for k, v in model.params.items()},
-                       weights=model.merged_weights() if has_weights else None, history=history,
-                       converged=converged, diverged=diverged, n_iter=n_iter, message=message,
-                       final_grad_norm=final_grad, resumed_from=start)
+                       mean_weights=model.merged_weights() if has_weights else None,
+                       history=history, converged=converged, status=status, n_iter=n_iter,
+                       message=message, final_grad_norm=final_grad, settings=settings,
+                       seconds=time.perf_counter() - clock, resumed_from=start)
