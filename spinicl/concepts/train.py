@@ -24,6 +24,7 @@ from .._checkpoint import (config_fingerprint, generator_state, load_checkpoint,
                            restore_generator, save_checkpoint)
 from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
 from .._progress import progress_bar
+from .._result import Status, deprecated_alias, result_repr
 from .._validation import as_seed_sequence, check_int, check_real
 from ..training.optimizers import Optimizer, flatten_state, make_optimizer, unflatten_state
 from .dictionary import ConceptDictionary

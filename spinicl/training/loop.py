@@ -26,6 +26,7 @@ import numpy as np
 
 from .._checkpoint import config_fingerprint, load_checkpoint, save_checkpoint
 from .._progress import progress_bar
+from .._result import Status, deprecated_alias, result_repr
 from .._validation import as_seed_sequence, check_choice, check_int, check_real
 from ..observables import contrast_ratio
 from ..prompts import sample_prompts
