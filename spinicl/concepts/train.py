@@ -120,7 +120,6 @@ class TrainingResult:
     seconds: float = 0.0
     resumed_from: int = 0
     test_names: tuple = field(default_factory=tuple)
-
     status: Status | None = None
 
     def __post_init__(self):
@@ -130,6 +129,7 @@ class TrainingResult:
                        else Status.CONVERGED if self.converged else Status.MAX_ITER)
 
     wall_time = deprecated_alias("seconds", "wall_time")
+
     def series(self, name: str) -> np.ndarray:
         """One logged metric over the log points."""
         if name not in self.history:

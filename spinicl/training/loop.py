@@ -163,11 +163,10 @@ class TrainResult:
     n_iter: int
     message: str
     final_grad_norm: float
-    resumed_from: int = 0
     settings: dict = field(default_factory=dict)
     seconds: float = 0.0
+    resumed_from: int = 0
 
-    @property
     def __post_init__(self):
         self.status = Status.coerce(self.status)
 
@@ -178,6 +177,7 @@ class TrainResult:
         """The run was stopped by a non-finite loss or gradient (``status == "diverged"``)."""
         return self.status is Status.DIVERGED
 
+    @property
     def test_loss(self) -> float:
         return float(self.history.test_loss[-1])
 
