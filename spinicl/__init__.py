@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .attention import attention_output, feature_factors, features, linear_attention  # noqa: E402
 from .hamiltonian import SpinGlass  # noqa: E402
 from .measure import BoltzmannMeasure  # noqa: E402

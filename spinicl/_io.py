@@ -77,7 +77,7 @@ def run_record(kind: str, parameters: dict, **extra) -> dict:
     import numba
     import scipy
 
-    from . import __version__
+    from ._version import __version__
 
     record = {
         "kind": kind,

@@ -13,6 +13,7 @@ import numpy as np
 __all__ = [
     "as_generator",
     "as_seed_sequence",
+    "child_seed",
     "check_int",
     "check_real",
     "check_finite_array",
@@ -40,6 +41,45 @@ def as_seed_sequence(rng) -> np.random.SeedSequence:
         "rng must be None, an int, a numpy.random.SeedSequence or a numpy.random.Generator, "
         f"got {type(rng).__name__}"
     )
+
+
+def child_seed(seed, *keys) -> np.random.SeedSequence:
+    """The deterministic child of ``seed`` reached by the path of integer ``keys``.
+
+    ``child_seed(root, i, j)`` is ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (i, j),
+    pool_size=root.pool_size)``: the stream a cell, a chunk or a training step draws from
+    depends on the root seed and its own keys only. :meth:`numpy.random.SeedSequence.spawn`
+    is not used because it advances a counter held by the root, so the n-th child would depend
+    on how many children were spawned before it (on the order of use, on whether a run was
+    resumed, on which worker got which cell). For a fresh root the two agree:
+    ``child_seed(root, i)`` equals ``root.spawn(n)[i]`` for every ``i < n``.
+
+    Parameters
+    ----------
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        The root, converted by :func:`as_seed_sequence` (a Generator is consumed once, so pass
+        a SeedSequence when the same children are wanted again).
+    *keys : int
+        The path from the root to the child, each a non-negative integer; no keys gives a
+        copy of the root.
+
+    Returns
+    -------
+    numpy.random.SeedSequence
+        The child; equal ``seed`` and ``keys`` always give the same child.
+
+    Examples
+    --------
+    >>> root = np.random.SeedSequence(7)
+    >>> child_seed(root, 2, 5).spawn_key
+    (2, 5)
+    >>> child_seed(root, 1).generate_state(1) == root.spawn(2)[1].generate_state(1)
+    array([ True])
+    """
+    root = as_seed_sequence(seed)
+    path = tuple(check_int(f"keys[{i}]", key, minimum=0) for i, key in enumerate(keys))
+    return np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + path,
+                                  pool_size=root.pool_size)
 
 
 def as_generator(rng) -> np.random.Generator:

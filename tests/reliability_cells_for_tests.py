@@ -23,7 +23,7 @@ def blas_sensitive_cell(*, dim, context_length, n_prompts, rng=None):
     import numba
     from threadpoolctl import threadpool_info
 
-    from spinicl.sweep.cells import exact_cell
+    from spinicl.experiments.cells import exact_cell
 
     out = exact_cell(dim=dim, context_length=context_length, n_prompts=n_prompts, rng=rng)
     out["blas_threads"] = float(max(info["num_threads"] for info in threadpool_info()

@@ -47,8 +47,9 @@ def test_feature_norm_bound_is_a_bound():
 
 def test_equivalence_curve_ends_at_the_random_feature_error():
     from spinicl.dual import linearized_attention, softmax_attention
-    from spinicl.dual.studies import _child, random_problem
     from spinicl._validation import as_seed_sequence
+    from spinicl._validation import child_seed as _child
+    from spinicl.dual.studies import random_problem
 
     curve = equivalence_curve(dim=4, context_length=8, n_features=4096, n_steps=15, n_draws=4,
                               rng=1)

@@ -51,7 +51,7 @@ def test_nested_prompt_axis_equals_independent_builds(tmp_path):
     """The incremental SᵀS along P gives the same numbers as building each P from scratch."""
     from spinicl import SpinGlass, sample_prompts
     from spinicl.experiments.phase_diagram import measure_observables
-    from spinicl.sweep.cells import exact_cell
+    from spinicl.experiments.cells import exact_cell
 
     seed = np.random.SeedSequence(3)
     nested = exact_cell(dim=3, context_length=5, n_prompts=[30, 7, 18], rng=seed)
@@ -174,7 +174,7 @@ def test_python_spec_and_bad_executor(tmp_path):
 def test_matrix_free_cg_cell_matches_exact_measure():
     from spinicl import SpinGlass
     from spinicl.observables import contrast_ratio, population_test_error
-    from spinicl.sweep.cells import _chunked_feature_factors, exact_cg_cell
+    from spinicl.experiments.cells import _chunked_feature_factors, exact_cg_cell
 
     seed = np.random.SeedSequence(8)
     out = exact_cg_cell(dim=4, context_length=9, n_prompts=[12, 40], l2=1e-2, chunk=7, tol=1e-12,

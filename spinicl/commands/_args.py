@@ -122,7 +122,7 @@ def finite_size_l2() -> float:
     below P = D(D+1); a job that samples or solves one instance needs a proper one, and takes
     the value the sweep's sampling cell uses so that the CLI and the Python sweep agree.
     """
-    from ..sweep.cells import sampled_cell
+    from ..experiments.cells import sampled_cell
 
     return python_default(sampled_cell, "l2")
 

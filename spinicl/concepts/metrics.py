@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import (as_generator, as_seed_sequence, check_choice, check_int,
-                           check_real)
+                           check_real, child_seed)
 from .dictionary import ConceptDictionary
 from .model import ConceptTransformer
 from .prompts import ConceptPromptSampler, PromptStructure
@@ -180,8 +180,7 @@ def evaluate(model: ConceptTransformer, sampler: ConceptPromptSampler, n_prompts
     sizes = [chunk] * (n // chunk) + ([n % chunk] if n % chunk else [])
     # children built from the spawn key rather than seq.spawn(), which would advance the
     # SeedSequence's counter and give a different test set on the next call
-    children = [np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key + (i,),
-                                       pool_size=seq.pool_size) for i in range(len(sizes))]
+    children = [child_seed(seq, i) for i in range(len(sizes))]
     loss = err = att = nomatch = err_match = 0.0
     n_match = 0
     L = sampler.context_length

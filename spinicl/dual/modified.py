@@ -34,7 +34,7 @@ import numpy as np
 
 from .._io import run_record, save_json_atomic, save_npz_atomic
 from .._progress import progress_bar
-from .._validation import as_seed_sequence, check_choice, check_int, check_real
+from .._validation import as_seed_sequence, check_choice, check_int, check_real, child_seed
 from ..prompts import sample_prompts
 from ..training import layers
 from ..training.models import AttentionModel
@@ -298,10 +298,6 @@ class ModificationStudy:
         return {"npz": npz, "json": save_json_atomic(out_dir / f"{stem}.json", record)}
 
 
-def _child(root, *key):
-    return np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + tuple(key))
-
-
 def compare_modifications(settings: dict | None = None, *, dim: int = 5,
                           context_length: int = 20, steps: int = 1500, batch_size: int = 64,
                           lr: float = 3e-3, n_seeds: int = 3, n_test: int = 2000,
@@ -349,16 +345,16 @@ def compare_modifications(settings: dict | None = None, *, dim: int = 5,
                       enabled=progress) as bar:
         for s in range(n_seeds):
             test = sample_prompts(dim, context_length, n_test, label_noise=label_noise,
-                                  rng=_child(root, s, 0))
+                                  rng=child_seed(root, s, 0))
             stream = sample_prompts(dim, context_length, batch_size, label_noise=label_noise,
-                                    rng=_child(root, s, 1))
+                                    rng=child_seed(root, s, 1))
             for r, (family, opt) in enumerate(runs):
-                model = ModifiedAttention(dim, variant=family, rng=_child(root, s, 2), **opt)
+                model = ModifiedAttention(dim, variant=family, rng=child_seed(root, s, 2), **opt)
                 ckpt = None
                 if checkpoint_dir is not None:
                     ckpt = Path(checkpoint_dir) / f"modified_run{r}_seed{s}.npz"
                 result = train(model, stream, optimizer="adam", lr=lr, steps=steps,
-                               batch_size=batch_size, online=True, rng=_child(root, s, 3),
+                               batch_size=batch_size, online=True, rng=child_seed(root, s, 3),
                                eval_prompts=test, eval_every=eval_every, progress=False,
                                checkpoint=ckpt)
                 history = result.history

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._io import run_record, save_json_atomic, save_npz_atomic
 from .._progress import progress_bar
-from .._validation import (as_seed_sequence, check_finite_array, check_int, check_real)
+from .._validation import as_seed_sequence, check_finite_array, check_int, check_real, child_seed
 from .attention import linearized_attention, softmax_attention
 from .features import PositiveRandomFeatures
 from .model import DualModel
@@ -30,10 +30,6 @@ from .model import DualModel
 __all__ = ["random_problem", "loglog_slope", "EquivalenceCurve", "equivalence_curve",
            "ApproximationStudy", "approximation_study", "GeneralizationStudy",
            "generalization_study", "rademacher_bound", "feature_norm_bound"]
-
-
-def _child(root: np.random.SeedSequence, *key: int) -> np.random.SeedSequence:
-    return np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + tuple(key))
 
 
 def random_problem(dim: int = 8, context_length: int = 32, *, key_dim: int | None = None,
@@ -136,9 +132,9 @@ def equivalence_curve(*, dim: int = 8, context_length: int = 32, n_features: int
     with progress_bar(total=n_draws, desc="equivalence", enabled=progress) as bar:
         for r in range(n_draws):
             H, W_K, W_Q, W_V = random_problem(dim, context_length, token_scale=token_scale,
-                                              rng=_child(root, r, 0))
+                                              rng=child_seed(root, r, 0))
             phi = PositiveRandomFeatures.draw(W_K.shape[0], n_features, orthogonal=orthogonal,
-                                              rng=_child(root, r, 1))
+                                              rng=child_seed(root, r, 1))
             exact = softmax_attention(H, W_K, W_Q, W_V).output
             norms[r] = np.linalg.norm(exact)
             model = DualModel(H, W_K, W_Q, W_V, phi)
@@ -238,7 +234,7 @@ def approximation_study(*, dim: int = 8, context_length: int = 32,
 
     def problem(seed):
         return random_problem(dim, context_length, token_scale=token_scale,
-                              rng=_child(root, 0, seed if redraw_problem else 0))
+                              rng=child_seed(root, 0, seed if redraw_problem else 0))
 
     cache = {}
     with progress_bar(total=n_feats.size * n_seeds, desc="d_r sweep", enabled=progress) as bar:
@@ -251,7 +247,7 @@ def approximation_study(*, dim: int = 8, context_length: int = 32,
             H, W_K, W_Q, W_V, exact = cache[key]
             for i, dr in enumerate(n_feats):
                 phi = PositiveRandomFeatures.draw(W_K.shape[0], int(dr), orthogonal=orthogonal,
-                                                  rng=_child(root, 1, s, i))
+                                                  rng=child_seed(root, 1, s, i))
                 lin = linearized_attention(H, W_K, W_Q, W_V, phi, mode="full")
                 da = lin.attention - exact.attention
                 do = lin.output - exact.output
@@ -265,7 +261,7 @@ def approximation_study(*, dim: int = 8, context_length: int = 32,
     exact = softmax_attention(H, W_K, W_Q, W_V, mode="full").attention
     for j, dr in enumerate(heat):
         phi = PositiveRandomFeatures.draw(W_K.shape[0], int(dr), orthogonal=orthogonal,
-                                          rng=_child(root, 2, j))
+                                          rng=child_seed(root, 2, j))
         heatmaps[j] = linearized_attention(H, W_K, W_Q, W_V, phi, mode="full").attention
     fit = n_feats >= fit_min
     if fit.sum() < 2:
@@ -370,11 +366,11 @@ def generalization_study(*, dim: int = 4, n_features: int = 32,
     radius = check_real("token_radius", token_radius, minimum=0.0, strict_min=True)
     B_W = check_real("weight_bound", weight_bound, minimum=0.0, strict_min=True)
     root = as_seed_sequence(rng)
-    g0 = np.random.default_rng(_child(root, 0))
+    g0 = np.random.default_rng(child_seed(root, 0))
     sd = 1.0 / np.sqrt(dim)
     W_K = sd * g0.standard_normal((dim, dim))
     W_V = sd * g0.standard_normal((dim, dim))
-    phi = PositiveRandomFeatures.draw(dim, n_features, rng=_child(root, 1))
+    phi = PositiveRandomFeatures.draw(dim, n_features, rng=child_seed(root, 1))
     root_s = dim ** -0.25
 
     def moments(h):
@@ -382,7 +378,7 @@ def generalization_study(*, dim: int = 4, n_features: int = 32,
         f = phi(root_s * (W_K @ h))
         return y @ f.T                   # Σ_i y_i φ(x_i)ᵀ
 
-    gp = np.random.default_rng(_child(root, 2))
+    gp = np.random.default_rng(child_seed(root, 2))
     G = np.zeros((dim, n_features))
     chunk = 50_000
     for start in range(0, n_population, chunk):
@@ -395,7 +391,7 @@ def generalization_study(*, dim: int = 4, n_features: int = 32,
     one_step = np.empty((Ns.size, n_seeds))
     with progress_bar(total=n_seeds, desc="generalisation", enabled=progress) as bar:
         for s in range(n_seeds):
-            gs = np.random.default_rng(_child(root, 3, s))
+            gs = np.random.default_rng(child_seed(root, 3, s))
             for i, N in enumerate(Ns):
                 G_hat = moments(_sphere(gs, int(N), dim, radius)) / N
                 diff = G_hat - G

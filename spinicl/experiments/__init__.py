@@ -1,8 +1,13 @@
-"""Computations behind the figures: each returns a result object that can save and plot itself.
+"""Computations behind the figures: each returns a result object that can save itself.
 
 Exact-measure experiments (:class:`PhaseDiagram`) and the training experiments, whose
 :class:`ExperimentResult` holds named grid coordinates, observables and the run's parameters.
+Plotting lives one layer up, in :mod:`spinicl.figures` (e.g.
+:func:`spinicl.figures.plot_phase_diagram`). Importing this package also registers the
+spin-glass sweep cells of :mod:`spinicl.experiments.cells` ("exact", "exact-cg", "amp-li2024",
+"sampled") with the sweep registry, which imports it by name when it meets one of those kinds.
 """
+from . import cells  # noqa: F401  (registers the sweep cell kinds)
 from ._runs import ExperimentResult
 from .architectures import architecture_comparison
 from .correlated_tokens import correlated_tokens_sweep

@@ -16,7 +16,7 @@ import numpy as np
 from .._checkpoint import config_fingerprint, load_checkpoint, save_checkpoint
 from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
 from .._progress import progress_bar
-from .._validation import check_int, check_real
+from .._validation import check_int, check_real, child_seed
 
 __all__ = ["ExperimentResult", "run_grid", "cell_generator"]
 
@@ -34,13 +34,8 @@ def check_training_options(*, lr, steps, weight_decay, n_test, repeats):
 
 
 def cell_generator(root: np.random.SeedSequence, *key) -> np.random.Generator:
-    """A generator determined by the root seed and ``key`` only (no spawn counter)."""
-    seq = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + tuple(key))
-    return np.random.default_rng(seq)
-
-
-def cell_seed(root: np.random.SeedSequence, *key) -> np.random.SeedSequence:
-    return np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + tuple(key))
+    """A generator on ``child_seed(root, *key)``: the key decides the stream, not the order."""
+    return np.random.default_rng(child_seed(root, *key))
 
 
 def run_grid(shape, compute, *, checkpoint=None, config: dict | None = None,

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_seed_sequence, check_finite_array, check_int, check_real
+from .._validation import (as_seed_sequence, check_finite_array, check_int, check_real,
+                           child_seed)
 from ..hamiltonian import SpinGlass
 from ..observables import population_error, population_gain, test_error
 from ..prompts import sample_prompts
 from ..training import equivalent_l2, make_model, train
-from ._runs import (ExperimentResult, cell_generator, cell_seed, check_training_options,
-                    run_grid)
+from ._runs import ExperimentResult, cell_generator, check_training_options, run_grid
 
 __all__ = ["architecture_comparison", "DEFAULT_ARCHITECTURES", "FIGS8_REFERENCE"]
 
@@ -83,7 +83,7 @@ def architecture_comparison(dim: int = 10, *, context_lengths=(10, 20, 40, 80),
             net = make_model(name, dim, rng=cell_generator(root, i, r, 1 + m),
                              **model_options.get(name, {}))
             res = train(net, prompts, lr=lrs[name], steps=steps, weight_decay=weight_decay,
-                        schedule="cosine", rng=cell_seed(root, i, r, 100 + m), eval_every=steps,
+                        schedule="cosine", rng=child_seed(root, i, r, 100 + m), eval_every=steps,
                         progress=False)
             out[f"{name}_test_error"] = net.loss(test) if not res.diverged else np.nan
             out[f"{name}_train_loss"] = res.train_loss

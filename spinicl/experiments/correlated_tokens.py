@@ -19,13 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import (as_seed_sequence, check_choice, check_finite_array, check_int,
-                           check_real)
+                           check_real, child_seed)
 from ..hamiltonian import SpinGlass
 from ..observables import contrast_ratio, test_error
 from ..prompts import CORRELATION_CONSTRUCTIONS, sample_prompts
 from ..training import equivalent_l2, make_model, train
-from ._runs import (ExperimentResult, cell_generator, cell_seed, check_training_options,
-                    run_grid)
+from ._runs import ExperimentResult, cell_generator, check_training_options, run_grid
 
 __all__ = ["correlated_tokens_sweep", "FIGS4_CORRELATIONS"]
 
@@ -135,7 +134,7 @@ def correlated_tokens_sweep(dim: int = 20, *, correlations=FIGS4_CORRELATIONS,
         test = prompts.fresh_test(n_test, rng=data_rng)       # same correlation (settings)
         net = make_model(model, dim, rng=cell_generator(root, i, r, 1))
         res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
-                    rng=cell_seed(root, i, r, 2), eval_every=steps, progress=False)
+                    rng=child_seed(root, i, r, 2), eval_every=steps, progress=False)
         out = {"sgd_test_error": net.loss(test), "train_loss": res.train_loss,
                "null_test_error": float(np.mean(test.targets ** 2))}
         W = net.merged_weights()

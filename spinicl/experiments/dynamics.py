@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_seed_sequence, check_finite_array, check_int, check_real
+from .._validation import (as_seed_sequence, check_finite_array, check_int, check_real,
+                           child_seed)
 from ..hamiltonian import SpinGlass
 from ..observables import (contrast_ratio, population_error, population_gain,
                            population_test_error, test_error)
 from ..prompts import sample_prompts
 from ..training import equivalent_l2, make_model, train
-from ._runs import (ExperimentResult, cell_generator, cell_seed, check_training_options,
-                    run_grid)
+from ._runs import ExperimentResult, cell_generator, check_training_options, run_grid
 
 __all__ = ["training_dynamics", "context_length_sweep", "FIG4B_REFERENCE"]
 
@@ -78,7 +78,7 @@ def training_dynamics(dim: int = 10, context_length: int = 100, *, prompt_counts
         net = make_model(model, dim, rng=cell_generator(root, 2, i))
         initial = net.merged_weights()
         res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
-                    eval_prompts=test, eval_every=1, rng=cell_seed(root, 3, i), progress=False)
+                    eval_prompts=test, eval_every=1, rng=child_seed(root, 3, i), progress=False)
         h = res.history
         return {"test_loss": h.test_loss, "train_loss": h.train_loss,
                 "contrast_ratio": h.contrast_ratio, "weights": res.mean_weights,
@@ -145,7 +145,7 @@ def context_length_sweep(dim: int = 20, *, context_lengths=tuple(range(20, 201, 
         test = prompts.fresh_test(n_test, rng=data_rng)
         net = make_model(model, dim, rng=cell_generator(root, i, r, 1))
         res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
-                    rng=cell_seed(root, i, r, 2), eval_every=steps, progress=False)
+                    rng=child_seed(root, i, r, 2), eval_every=steps, progress=False)
         out = {"sgd_test_error": net.loss(test), "train_loss": res.train_loss}
         W = net.merged_weights()
         out["sgd_contrast_ratio"] = contrast_ratio(W) if W is not None else np.nan

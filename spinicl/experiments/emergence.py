@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_seed_sequence, check_finite_array, check_int, check_real
+from .._validation import (as_seed_sequence, check_finite_array, check_int, check_real,
+                           child_seed)
 from ..hamiltonian import SpinGlass
 from ..observables import contrast_ratio, interpolation_threshold, test_error
 from ..prompts import sample_prompts
 from ..training import make_model, train
-from ._runs import (ExperimentResult, cell_generator, cell_seed, check_training_options,
-                    run_grid)
+from ._runs import ExperimentResult, cell_generator, check_training_options, run_grid
 
 __all__ = ["task_diversity_emergence", "S1_PROMPT_RATIOS"]
 
@@ -116,7 +116,7 @@ def task_diversity_emergence(dim: int = 20, context_length: int = 100, *,
         for m, name in enumerate(models):
             model = make_model(name, dim, rng=cell_generator(root, i, r, 1 + m))
             res = train(model, prompts, optimizer="adam", lr=lr, steps=steps,
-                        weight_decay=weight_decay, rng=cell_seed(root, i, r, 100 + m),
+                        weight_decay=weight_decay, rng=child_seed(root, i, r, 100 + m),
                         eval_every=steps, progress=False)
             W = res.mean_weights
             out[f"{name}_test_error"] = test_error(W, test) if not res.diverged else np.nan

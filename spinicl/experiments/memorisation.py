@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_seed_sequence, check_int, check_real
+from .._validation import as_seed_sequence, check_int, check_real, child_seed
 from ..hamiltonian import SpinGlass
 from ..observables import population_test_error, test_error
 from ..prompts import Prompts, draw_tasks, sample_prompts
 from ..theory.finite_size import pool_test_error
 from ..training import equivalent_l2, make_model, train
-from ._runs import (ExperimentResult, cell_generator, cell_seed, check_training_options,
-                    run_grid)
+from ._runs import ExperimentResult, cell_generator, check_training_options, run_grid
 
 __all__ = ["memorisation_to_icl", "memorisation_phase_diagram", "dmmse_predictions",
            "ridge_predictions", "DEFAULT_TASK_COUNTS", "PHASE_TASK_COUNTS", "PHASE_PROMPT_RATIOS"]
@@ -166,7 +165,7 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
         net = make_model(model, dim, rng=cell_generator(root, i, r, 1))
         online = {} if online_batch is None else {"batch_size": online_batch, "online": True}
         res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
-                    schedule="cosine", rng=cell_seed(root, i, r, 2), eval_every=steps,
+                    schedule="cosine", rng=child_seed(root, i, r, 2), eval_every=steps,
                     progress=False, **online)
         out = {"idg_error": net.loss(idg), "icl_error": net.loss(icl),
                "train_loss": res.train_loss}
@@ -376,7 +375,7 @@ def memorisation_phase_diagram(dim: int = 8, context_length: int = 16, *,
         pool = prompts.task_pool if k else prompts.tasks
         net = make_model(model, dim, rng=cell_generator(root, 3, r))
         res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
-                    schedule="cosine", rng=cell_seed(root, 4, k, P, r), eval_every=steps,
+                    schedule="cosine", rng=child_seed(root, 4, k, P, r), eval_every=steps,
                     progress=False)
         W = res.mean_weights
         W_exact = _exact_minimiser(prompts, weight_decay)

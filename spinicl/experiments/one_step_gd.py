@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_seed_sequence, check_int, check_real
+from .._validation import as_seed_sequence, check_int, check_real, child_seed
 from ..attention import feature_factors
 from ..hamiltonian import SpinGlass
 from ..observables import population_error, population_gain, population_test_error
 from ..prompts import sample_prompts
 from ..training import MergedLinearAttention, train
-from ._runs import ExperimentResult, cell_generator, cell_seed, run_grid
+from ._runs import ExperimentResult, cell_generator, run_grid
 
 __all__ = ["one_step_gd", "gd_step_predictions", "GD_LEARNING_RATES"]
 
@@ -72,7 +72,7 @@ def one_step_gd(dim: int = 10, context_length: int = 10, *, n_prompts: int = 100
         prompts = sample_prompts(D, N, n_prompts, rng=data_rng)
         test = prompts.fresh_test(n_test, rng=data_rng)
         model = MergedLinearAttention(D, rng=cell_generator(root, r, 1))
-        train(model, prompts, lr=lr, steps=steps, schedule="cosine", rng=cell_seed(root, r, 2),
+        train(model, prompts, lr=lr, steps=steps, schedule="cosine", rng=child_seed(root, r, 2),
               eval_every=steps, progress=False)
         W = model.params["W"]
         live = W[:, :D]

@@ -15,7 +15,8 @@ import numpy as np
 
 from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
 from .._progress import progress_bar
-from .._validation import as_seed_sequence, check_finite_array, check_int, check_real
+from .._validation import (as_seed_sequence, check_finite_array, check_int, check_real,
+                           child_seed)
 from ..hamiltonian import SpinGlass
 from ..observables import (contrast_ratio, gibbs_test_error, identity_overlap,
                            interpolation_threshold, population_error, population_gain,
@@ -33,7 +34,11 @@ OBSERVABLES = ("contrast_ratio", "icl_error", "gibbs_error", "identity_overlap")
 
 @dataclass
 class PhaseDiagram:
-    """Observables on the (N, P) grid, each of shape (n_context, n_prompts, repeats)."""
+    """Observables on the (N, P) grid, each of shape (n_context, n_prompts, repeats).
+
+    Draw it with :func:`spinicl.figures.plot_phase_diagram` (figures sit a layer above the
+    experiments, so the result does not plot itself).
+    """
 
     dim: int
     context_lengths: np.ndarray
@@ -100,12 +105,6 @@ class PhaseDiagram:
         return cls(dim=int(params["dim"]), context_lengths=arrays["context_lengths"],
                    prompt_counts=arrays["prompt_counts"], data=data, parameters=params)
 
-    def plot(self, path=None):
-        """Publication-style figure (:func:`spinicl.figures.phase_diagram.plot_phase_diagram`)."""
-        from ..figures.phase_diagram import plot_phase_diagram
-
-        return plot_phase_diagram(self, path)
-
 
 def measure_observables(measure, context_length: int) -> dict:
     """The phase diagram's observables of one exact measure (shared with the sweep cells)."""
@@ -168,9 +167,7 @@ def exact_phase_diagram(dim: int = 8, *, context_ratios=DEFAULT_CONTEXT_RATIOS,
             for j, P in enumerate(Ps):
                 for r in range(repeats):
                     index = (i * Ps.size + j) * repeats + r
-                    seed = np.random.SeedSequence(root.entropy,
-                                                  spawn_key=root.spawn_key + (index,))
-                    prompts = sample_prompts(dim, int(N), int(P), rng=seed)
+                    prompts = sample_prompts(dim, int(N), int(P), rng=child_seed(root, index))
                     model = SpinGlass.from_prompts(prompts, l2=l2, normalization=normalization)
                     measure = model.boltzmann(beta, pseudo_inverse=(l2 == 0))
                     for name, value in measure_observables(measure, int(N)).items():

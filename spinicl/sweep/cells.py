@@ -1,4 +1,4 @@
-"""Cell functions: pure functions of their parameters and a seed, returning named observables.
+"""The cell registry: cell kinds by name, each a pure function of its parameters and a seed.
 
 A cell function takes keyword parameters and ``rng`` (a SeedSequence) and returns a dict of
 floats or arrays. A kind may declare a *nested* axis that it computes in one call (its parameter
@@ -6,8 +6,13 @@ then arrives as a list, and each observable gains a leading axis of that length)
 does so for ``n_prompts``, drawing the largest prompt set once and accumulating SᵀS over nested
 prefixes instead of rebuilding it per cell.
 
-Register new kinds with :func:`register_cell`, or name any importable function as
-``"package.module:function"``.
+The sweep engine is infrastructure: it defines no physics and imports nothing above it. The
+kinds are defined and registered (:func:`register_cell`) by the packages that compute them —
+the spin-glass kinds ("exact", "exact-cg", "amp-li2024", "sampled") by
+:mod:`spinicl.experiments.cells`. A name that is not registered yet makes the registry import
+the packages listed in :data:`PLUGIN_PACKAGES` by name (plugin discovery, through
+:mod:`importlib`, so the dependency points from the experiments to the engine and never back)
+and look again. Any importable function can also be named as ``"package.module:function"``.
 
 Every registered kind declares its parameters (:class:`Parameter`: type, range, choices), so a
 sweep is checked value by value before anything runs: ``dim = 3.5`` is an error, not D = 3. A
@@ -26,9 +31,16 @@ import numpy as np
 
 from .._validation import check_choice, check_int, check_real
 
-__all__ = ["register_cell", "get_cell_kind", "CellKind", "available_cells", "Parameter"]
+__all__ = ["register_cell", "get_cell_kind", "CellKind", "available_cells", "Parameter",
+           "describe_signature", "PLUGIN_PACKAGES"]
 
 _CELLS: dict[str, "CellKind"] = {}
+
+#: Packages that define and register cell kinds, imported by name on a lookup miss (and before
+#: :func:`available_cells` lists the kinds). Append a package of your own to have its kinds
+#: found by name in every process, sweep workers included, as long as it is importable there.
+PLUGIN_PACKAGES: list[str] = ["spinicl.experiments"]
+_DISCOVERED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -73,8 +85,25 @@ def _inferred(default) -> Parameter | None:
     return None
 
 
+def describe_signature(func) -> tuple[set | None, list]:
+    """(accepted keyword names or None for **kwargs, required names) of a cell function."""
+    sig = inspect.signature(func)
+    accepted, required = set(), []
+    for p in sig.parameters.values():
+        if p.name == "rng":
+            continue
+        if p.kind == p.VAR_KEYWORD:
+            return None, required
+        accepted.add(p.name)
+        if p.default is p.empty:
+            required.append(p.name)
+    return accepted, required
+
+
 @dataclass(frozen=True)
 class CellKind:
+    """A registered cell function: its name, nested axis, one-line description, parameters."""
+
     name: str
     func: Callable
     nested: str | None = None
@@ -82,8 +111,7 @@ class CellKind:
     parameters: dict = field(default_factory=dict)
 
     def signature(self):
-        from .spec import describe_signature
-
+        """(accepted keyword names or None for ``**kwargs``, required names)."""
         return describe_signature(self.func)
 
     def parameter(self, name: str) -> Parameter | None:
@@ -118,22 +146,42 @@ def register_cell(name: str, *, nested: str | None = None, description: str = ""
     return deco
 
 
-# Declarations shared by the kinds below.
-_SIZE = Parameter(int, minimum=1)
-_NON_NEGATIVE = Parameter(float, minimum=0.0)
-_POSITIVE = Parameter(float, minimum=0.0, strict_min=True)
-_NORMALIZATION = Parameter(str, choices=("model", "li2024"))
-_INSTANCE = dict(dim=_SIZE, context_length=_SIZE, n_prompts=_SIZE, l2=_NON_NEGATIVE,
-                 beta=_POSITIVE, normalization=_NORMALIZATION)
-
-
-def _sampler_methods():
-    from ..samplers import METHODS
-
-    return tuple(METHODS)
+def _discover():
+    """Import every package of :data:`PLUGIN_PACKAGES` not imported yet (they register kinds)."""
+    for package in list(PLUGIN_PACKAGES):
+        if package in _DISCOVERED:
+            continue
+        # marked first: a plugin that looks a kind up while it is being imported must not
+        # import itself again
+        _DISCOVERED.add(package)
+        try:
+            importlib.import_module(package)
+        except BaseException:
+            _DISCOVERED.discard(package)
+            raise
 
 
 def get_cell_kind(name: str) -> CellKind:
+    """The cell kind registered as ``name``, or the function named ``"module:function"``.
+
+    Parameters
+    ----------
+    name : str
+        A registered kind (see :func:`available_cells`), or ``"package.module:function"``.
+
+    Returns
+    -------
+    CellKind
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is neither registered (after plugin discovery) nor importable.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
+    if name not in _CELLS and ":" not in name:
+        _discover()
     if name in _CELLS:
         return _CELLS[name]
     if ":" in name:
@@ -148,225 +196,6 @@ def get_cell_kind(name: str) -> CellKind:
 
 
 def available_cells() -> dict[str, CellKind]:
+    """Every registered kind by name (after importing :data:`PLUGIN_PACKAGES`), sorted."""
+    _discover()
     return dict(sorted(_CELLS.items()))
-
-
-@register_cell("exact", nested="n_prompts",
-               description="exact Boltzmann measure: contrast ratio, ICL and Gibbs errors",
-               parameters=_INSTANCE)
-def exact_cell(*, dim, context_length, n_prompts, l2=1e-3, beta=100.0, normalization="model",
-               rng=None):
-    """Exact-measure observables for nested prompt sets P_1 < P_2 < … (one draw of max P).
-
-    SᵀS and Sᵀy are accumulated over the nested prefixes, so the whole P axis costs one pass
-    over the prompts plus one Cholesky per P.
-    """
-    from ..attention import feature_factors
-    from ..experiments.phase_diagram import measure_observables
-    from ..hamiltonian import SpinGlass
-    from ..prompts import sample_prompts
-
-    counts = np.atleast_1d(np.asarray(n_prompts, dtype=int))
-    if np.any(counts < 1):
-        raise ValueError(f"n_prompts must be >= 1, got {counts.min()}")
-    order = np.argsort(counts, kind="stable")
-    prompts = sample_prompts(int(dim), int(context_length), int(counts.max()), rng=rng)
-    context, query = feature_factors(prompts, normalization=normalization)
-    m = context.shape[1]
-    gram = np.zeros((m * m, m * m))
-    proj = np.zeros(m * m)
-    done = 0
-    out: dict[str, np.ndarray] = {}
-    for k in order:
-        P = int(counts[k])
-        if P > done:
-            S = (context[done:P, :, None] * query[done:P, None, :]).reshape(P - done, m * m)
-            gram += S.T @ S
-            proj += S.T @ prompts.targets[done:P]
-            done = P
-        model = SpinGlass(couplings=-gram / P, fields=proj / P,
-                          self_couplings=l2 + np.diag(gram) / P)
-        model.normalization = normalization
-        measure = model.boltzmann(beta, pseudo_inverse=(l2 == 0))
-        for name, value in measure_observables(measure, int(context_length)).items():
-            out.setdefault(name, np.empty(counts.size))[k] = value
-    return out if np.ndim(n_prompts) else {k: float(v[0]) for k, v in out.items()}
-
-
-def _chunked_feature_factors(dim, context_length, n_prompts, rng, chunk, normalization):
-    """Feature factors of n_prompts prompts drawn chunk by chunk (chunk j: child j of rng).
-
-    Only 2·(D+1)+1 numbers per prompt are kept, so P·(D+1)·(N+1) tokens never sit in memory.
-    """
-    from ..attention import feature_factors
-    from ..prompts import sample_prompts
-
-    root = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
-    contexts, queries, targets = [], [], []
-    for j, start in enumerate(range(0, n_prompts, chunk)):
-        size = min(chunk, n_prompts - start)
-        seed = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (j,))
-        prompts = sample_prompts(dim, context_length, size, rng=seed)
-        c, q = feature_factors(prompts, normalization=normalization)
-        contexts.append(c)
-        queries.append(q)
-        targets.append(prompts.targets)
-    return np.concatenate(contexts), np.concatenate(queries), np.concatenate(targets)
-
-
-def _peak_rss_mib() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-@register_cell("exact-cg", nested="n_prompts",
-               description="matrix-free Boltzmann mean by preconditioned CG (large D)",
-               parameters=dict(_INSTANCE, l2=_POSITIVE, tol=_POSITIVE, chunk=_SIZE))
-def exact_cg_cell(*, dim, context_length, n_prompts, l2=1e-3, tol=1e-8, chunk=1024,
-                  normalization="model", rng=None):
-    """ICL error and contrast ratio of the mean A⁻¹h without ever forming the n×n couplings.
-
-    Each A·v costs O(P·D²) through s = c ⊗ q; conjugate gradients with the Jacobi
-    preconditioner diag(A) = self_couplings (cheap, and it equalises the very different
-    curvatures of the top block and the last row) solve A m = h, warm-started along the nested
-    P axis from the previous solution. Memory stays O(P·D + D²) for any D.
-    """
-    from scipy.sparse.linalg import LinearOperator, cg
-
-    from ..hamiltonian import SpinGlass
-    from ..observables import contrast_ratio, identity_overlap, population_test_error
-
-    counts = np.atleast_1d(np.asarray(n_prompts, dtype=int))
-    if np.any(counts < 1):
-        raise ValueError(f"n_prompts must be >= 1, got {counts.min()}")
-    if l2 <= 0:
-        raise ValueError("exact-cg needs l2 > 0 (CG on a singular Hessian has no unique answer)")
-    context, query, targets = _chunked_feature_factors(int(dim), int(context_length),
-                                                       int(counts.max()), rng, int(chunk),
-                                                       normalization)
-    m = dim + 1
-    out = {k: np.empty(counts.size) for k in ("contrast_ratio", "icl_error",
-                                              "identity_overlap", "cg_iterations",
-                                              "relative_residual", "peak_rss_mib")}
-    x0 = None
-    for k in np.argsort(counts, kind="stable"):
-        P = int(counts[k])
-        model = SpinGlass.from_feature_factors(context[:P], query[:P], targets[:P], l2=l2,
-                                               normalization=normalization)
-        op = model.hessian_operator(method="factored")
-        inv_diag = 1.0 / model.self_couplings
-        precond = LinearOperator(op.shape, matvec=lambda v: inv_diag * v, dtype=float)
-        iterations = [0]
-
-        def count(_):
-            iterations[0] += 1
-
-        mean, info = cg(op, model.fields, x0=x0, rtol=tol, atol=0.0, maxiter=20 * model.n_spins,
-                        M=precond, callback=count)
-        x0 = mean
-        residual = np.linalg.norm(op @ mean - model.fields) / np.linalg.norm(model.fields)
-        W = mean.reshape(m, m)
-        out["contrast_ratio"][k] = contrast_ratio(W)
-        out["identity_overlap"][k] = identity_overlap(W)
-        out["icl_error"][k] = population_test_error(W, int(context_length),
-                                                    normalization=normalization)
-        out["cg_iterations"][k] = iterations[0]
-        out["relative_residual"][k] = residual if info == 0 else np.nan
-        out["peak_rss_mib"][k] = _peak_rss_mib()
-    return out if np.ndim(n_prompts) else {k: float(v[0]) for k, v in out.items()}
-
-
-@register_cell("amp-li2024", nested="n_prompts",
-               description="the authors' AMP (li2024 variant), batched over the nested P axis",
-               parameters=dict(_INSTANCE, damping=Parameter(float, minimum=0.0, maximum=1.0,
-                                                            strict_max=True),
-                               max_iter=_SIZE, tol=_NON_NEGATIVE,
-                               precision=Parameter(str, choices=("float32", "float64"))))
-def amp_li2024_cell(*, dim, context_length, n_prompts, l2=1.0, beta=100.0,
-                    normalization="li2024", damping=0.9, max_iter=100, tol=1e-6,
-                    precision="float32", rng=None):
-    """Contrast ratio and ICL error of the li2024 AMP mean, as in Fig. 4(a) of Li et al.
-
-    The couplings of the nested prompt sets are accumulated incrementally and all P values are
-    solved in one batched call. Runs whose final error exceeds ``tol`` are reported as NaN (the
-    authors' convergence masking) with ``converged = 0``; average over repeats with ``nanmean``.
-    """
-    from ..attention import feature_factors
-    from ..observables import contrast_ratio, population_test_error
-    from ..prompts import sample_prompts
-    from ..solvers import solve_li2024_batch
-
-    if precision not in ("float32", "float64"):
-        raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
-    counts = np.atleast_1d(np.asarray(n_prompts, dtype=int))
-    if np.any(counts < 1):
-        raise ValueError(f"n_prompts must be >= 1, got {counts.min()}")
-    root = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
-    prompt_seed, init_seed = root.spawn(2)
-    prompts = sample_prompts(int(dim), int(context_length), int(counts.max()), rng=prompt_seed)
-    context, query = feature_factors(prompts, normalization=normalization)
-    m = context.shape[1]
-    n = m * m
-    B = counts.size
-    couplings = np.empty((B, n, n), dtype=precision)
-    fields = np.empty((B, n))
-    gram = np.zeros((n, n))
-    proj = np.zeros(n)
-    done = 0
-    for k in np.argsort(counts, kind="stable"):
-        P = int(counts[k])
-        if P > done:
-            S = (context[done:P, :, None] * query[done:P, None, :]).reshape(P - done, n)
-            gram += S.T @ S
-            proj += S.T @ prompts.targets[done:P]
-            done = P
-        couplings[k] = -gram / P
-        fields[k] = proj / P
-    self_couplings = l2 - np.diagonal(couplings, axis1=1, axis2=2).astype(float)
-    result = solve_li2024_batch(couplings, fields, self_couplings, beta, damping=damping,
-                                max_iter=max_iter, tol=tol, rng=init_seed,
-                                dtype=np.dtype(precision).type)
-    W = result.mean.reshape(B, m, m)
-    ok = result.converged
-    cr = np.where(ok, contrast_ratio(W), np.nan)
-    err = np.where(ok, population_test_error(W, int(context_length),
-                                             normalization=normalization), np.nan)
-    out = {"contrast_ratio": cr, "icl_error": err, "converged": ok.astype(float),
-           "n_iter": result.n_iter.astype(float)}
-    return out if np.ndim(n_prompts) else {k: float(v[0]) for k, v in out.items()}
-
-
-@register_cell("sampled", description="thermal averages from an MCMC sampler, beside the exact "
-                                      "measure",
-               parameters=dict(_INSTANCE, method=Parameter(str, choices=_sampler_methods),
-                               n_chains=_SIZE, n_draws=_SIZE,
-                               n_warmup=Parameter(int, minimum=0)))
-def sampled_cell(*, dim, context_length, n_prompts, beta, l2=1e-2, method="hmc", n_chains=4,
-                 n_draws=400, n_warmup=300, rng=None):
-    """⟨contrast ratio⟩_β and ⟨overlap⟩_β of the weights sampled by ``method``.
-
-    The same averages from exact i.i.d. draws of N(A⁻¹h, (βA)⁻¹) (as many as the sampler's
-    effective sample size would need to match) are returned alongside, with the sampler's MCSE
-    and R̂, so a phase diagram from samplers carries its own check.
-    """
-    from ..hamiltonian import SpinGlass
-    from ..observables import contrast_ratio
-    from ..prompts import sample_prompts
-    from ..samplers import sample
-
-    root = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
-    prompt_seed, chain_seed, exact_seed = root.spawn(3)
-    prompts = sample_prompts(int(dim), int(context_length), int(n_prompts), rng=prompt_seed)
-    model = SpinGlass.from_prompts(prompts, l2=l2)
-    samples = sample(model, beta, method=method, n_chains=int(n_chains), n_draws=int(n_draws),
-                     n_warmup=int(n_warmup), rng=chain_seed, progress=False,
-                     observables=["contrast_ratio", "energy"], keep_draws=False)
-    stats = samples.stats("contrast_ratio")
-    exact_draws = model.boltzmann(beta).sample(int(n_chains) * int(n_draws), rng=exact_seed)
-    exact_cr = contrast_ratio(exact_draws.reshape(-1, dim + 1, dim + 1))
-    return {"contrast_ratio": stats.mean, "contrast_ratio_mcse": stats.error_of_mean,
-            "r_hat": stats.R_hat, "ess_bulk": stats.ess_bulk,
-            "exact_contrast_ratio": float(np.mean(exact_cr)),
-            "exact_contrast_ratio_se": float(np.std(exact_cr) / np.sqrt(exact_cr.size)),
-            "acceptance": float(np.mean(samples.acceptance_rate))}

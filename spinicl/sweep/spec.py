@@ -3,7 +3,7 @@
 ```toml
 [sweep]
 name = "exact-small"      # a label for the output
-kind = "exact"            # the cell function (see spinicl.sweep.cells), or "module:function"
+kind = "exact"            # a registered cell kind (spinicl.sweep.cells), or "module:function"
 seed = 0                  # master seed: unit u gets child u of SeedSequence(seed)
 repeats = 3               # independent disorder draws per grid point
 
@@ -25,7 +25,6 @@ sets a key of that name, which is the right one unless the same name is set in t
 """
 from __future__ import annotations
 
-import inspect
 import itertools
 import re
 import tomllib
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, child_seed
 from .cells import get_cell_kind
 
 __all__ = ["SweepSpec", "load_spec", "WorkUnit"]
@@ -165,7 +164,8 @@ class SweepSpec:
         return units
 
     def unit_seed(self, unit: WorkUnit) -> np.random.SeedSequence:
-        return np.random.SeedSequence(self.seed, spawn_key=(unit.index,))
+        """Child ``unit.index`` of SeedSequence(seed), whatever ran before it and wherever."""
+        return child_seed(self.seed, unit.index)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "seed": self.seed, "repeats": self.repeats,
@@ -252,18 +252,3 @@ def load_spec(path_or_text) -> SweepSpec:
     except ValueError as exc:
         key = "repeats" if "repeats" in str(exc) else "seed" if "seed" in str(exc) else "kind"
         raise SpecError(probe._where(key) + str(exc)) from None
-
-
-def describe_signature(func) -> tuple[set | None, list]:
-    """(accepted keyword names or None for **kwargs, required names) of a cell function."""
-    sig = inspect.signature(func)
-    accepted, required = set(), []
-    for p in sig.parameters.values():
-        if p.name == "rng":
-            continue
-        if p.kind == p.VAR_KEYWORD:
-            return None, required
-        accepted.add(p.name)
-        if p.default is p.empty:
-            required.append(p.name)
-    return accepted, required

@@ -30,7 +30,7 @@ class CellStore:
 
     @staticmethod
     def fingerprint(spec, unit) -> str:
-        from .. import __version__
+        from .._version import __version__
 
         return config_fingerprint({"spinicl": __version__, "kind": spec.kind,
                                    "seed": spec.seed, "unit": unit.index,
