@@ -29,7 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, commands
+from . import commands
+from ._version import __version__
 from .commands._args import CommandFailed
 
 __all__ = ["build_parser", "main", "check_output_folder", "EXIT_FAILED", "EXIT_BAD_INPUT",

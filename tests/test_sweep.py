@@ -188,3 +188,45 @@ def test_matrix_free_cg_cell_matches_exact_measure():
         assert out["relative_residual"][k] < 1e-10
     with pytest.raises(ValueError, match="l2"):
         exact_cg_cell(dim=2, context_length=3, n_prompts=[4], l2=0.0, rng=0)
+
+
+def test_child_seed_is_order_free_and_equals_a_fresh_spawn():
+    from spinicl._validation import child_seed
+
+    root = np.random.SeedSequence(11)
+    spawned = np.random.SeedSequence(11).spawn(3)
+    later_first = [child_seed(root, i) for i in (2, 0, 1)]      # order of use does not matter
+    for child, i in zip(later_first, (2, 0, 1)):
+        np.testing.assert_array_equal(child.generate_state(4), spawned[i].generate_state(4))
+    assert root.n_children_spawned == 0                         # the root is left untouched
+    nested = child_seed(child_seed(root, 1), 5)
+    assert nested.spawn_key == child_seed(root, 1, 5).spawn_key == (1, 5)
+    np.testing.assert_array_equal(child_seed(3, 4).generate_state(2),
+                                  np.random.SeedSequence(3, spawn_key=(4,)).generate_state(2))
+    wide = np.random.SeedSequence(5, pool_size=8)
+    assert child_seed(wide, 0).pool_size == 8
+    with pytest.raises(ValueError, match=r"keys\[1\]"):
+        child_seed(root, 0, -1)
+    with pytest.raises(TypeError, match=r"keys\[0\]"):
+        child_seed(root, 0.5)
+
+
+def test_cells_are_pure_in_their_seed():
+    """Calling a cell twice with one SeedSequence gives the same numbers (no spawn counter)."""
+    from spinicl.experiments.cells import amp_li2024_cell
+
+    seed = np.random.SeedSequence(2)
+    first = amp_li2024_cell(dim=2, context_length=4, n_prompts=[6, 12], max_iter=30, rng=seed)
+    again = amp_li2024_cell(dim=2, context_length=4, n_prompts=[6, 12], max_iter=30, rng=seed)
+    fresh = amp_li2024_cell(dim=2, context_length=4, n_prompts=[6, 12], max_iter=30,
+                            rng=np.random.SeedSequence(2))
+    for name in first:
+        np.testing.assert_array_equal(first[name], again[name])
+        np.testing.assert_array_equal(first[name], fresh[name])
+
+
+def test_unknown_kind_lists_the_discovered_kinds():
+    from spinicl.sweep import get_cell_kind
+
+    with pytest.raises(ValueError, match="registered: .*amp-li2024.*exact.*sampled"):
+        get_cell_kind("no-such-kind")
