@@ -1,11 +1,41 @@
 """The result of a sampling run: draws or observables shaped (chain, draw), plus diagnostics."""
 from __future__ import annotations
 
+import warnings as _warnings
+
 import numpy as np
 
 from .. import diagnostics as dg
+from .._result import Status, result_repr
 
 __all__ = ["Samples"]
+
+
+class _CallableArray(np.ndarray):
+    """An ndarray that may still be called, as the method it used to be, with a warning.
+
+    ``Samples.mean`` and ``Samples.variance`` were methods; the result protocol makes them
+    arrays as on every other result (``SolverResult.mean``, ``BoltzmannMeasure.mean``).
+    ``samples.mean()`` keeps working for one release and warns.
+    """
+
+    _name = "mean"
+
+    def __call__(self):
+        _warnings.warn(f"Samples.{self._name}() is deprecated: Samples.{self._name} is now an "
+                       "array (drop the parentheses)", DeprecationWarning, stacklevel=2)
+        return self.view(np.ndarray)
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        # arithmetic on the array gives plain arrays (and scalars), not callable ones
+        out = np.asarray(array).view(np.ndarray)
+        return out[()] if return_scalar else out
+
+
+def _callable(values: np.ndarray, name: str) -> np.ndarray:
+    out = np.asarray(values).view(_CallableArray)
+    out._name = name
+    return out
 
 
 def _nan_min(values) -> float:
@@ -61,6 +91,15 @@ class Samples:
         before warm-up is timed, then warm-up and sampling; :attr:`timing` holds all three.
     settings : dict
         Every option of the run.
+    converged, status, message, n_iter, seconds
+        The result protocol (:mod:`spinicl._result`). ``converged`` is the stated criterion of
+        :meth:`summary`: no chain diverged and the diagnostics raise no warning (R-hat <= 1.01
+        and bulk/tail ESS >= 100 per chain for every observable and spin, no divergent
+        transition, every replica pair swapping at least 10 % of the time). ``status`` is
+        ``"converged"``, ``"diverged"`` (a chain left the finite states) or ``"max_iter"`` (the
+        draws ran out before the criterion was met); ``message`` says which; ``n_iter`` is the
+        transitions per chain (warm-up and thinned-out ones included); ``seconds`` the compile,
+        warm-up and sampling time together.
     """
 
     def __init__(self, *, method, beta, draws, observables, n_warmup, thin, warmup_energy=None,
@@ -100,6 +139,41 @@ class Samples:
                 raise ValueError(f"sample_stats[{name!r}] must have shape (chain, draw) = "
                                  f"{(n_chains, n_draws)}, got {np.shape(values)}")
         self.settings = dict(settings or {})
+        self._warning_cache = None
+
+    # ------------------------------------------------------------------ result protocol
+    @property
+    def n_iter(self) -> int:
+        """Transitions per chain: warm-up plus the kept draws times the thinning."""
+        return self.n_warmup + self.n_draws * self.thin
+
+    @property
+    def seconds(self) -> float:
+        """Compile, warm-up and sampling time together (:attr:`timing` has each)."""
+        return self.compile_seconds + self.warmup_seconds + self.sampling_seconds
+
+    @property
+    def status(self) -> Status:
+        if np.any(self.diverged):
+            return Status.DIVERGED
+        return Status.CONVERGED if not self.warnings() else Status.MAX_ITER
+
+    @property
+    def converged(self) -> bool:
+        """No chain diverged and the diagnostics raise no warning (see :meth:`warnings`)."""
+        return self.status is Status.CONVERGED
+
+    @property
+    def message(self) -> str:
+        status, warns = self.status, self.warnings()
+        if status is Status.CONVERGED:
+            return (f"converged after {self.n_iter} transitions per chain: no warnings "
+                    f"(R-hat <= {dg.RHAT_THRESHOLD} and ESS >= {dg.MIN_ESS_PER_CHAIN} per "
+                    "chain everywhere)")
+        head = (f"{int(np.sum(self.diverged))}/{self.n_chains} chain(s) diverged"
+                if status is Status.DIVERGED else
+                f"not converged after {self.n_iter} transitions per chain")
+        return f"{head}: {len(warns)} warning(s); first: {warns[0]}"
 
     # ------------------------------------------------------------------ access
     @property
@@ -135,13 +209,15 @@ class Samples:
         d = self._need_draws()
         return d.reshape(-1, d.shape[2])
 
+    @property
     def mean(self) -> np.ndarray:
-        """Per-spin sample mean over the good chains."""
-        return self.flat_draws().mean(axis=0)
+        """Per-spin sample mean over the good chains (an array, as ``SolverResult.mean``)."""
+        return _callable(self.flat_draws().mean(axis=0), "mean")
 
+    @property
     def variance(self) -> np.ndarray:
-        """Per-spin sample variance over the good chains."""
-        return self.flat_draws().var(axis=0, ddof=1)
+        """Per-spin sample variance over the good chains (an array)."""
+        return _callable(self.flat_draws().var(axis=0, ddof=1), "variance")
 
     def stats(self, name: str = "energy") -> dg.Stats:
         """:class:`~spinicl.diagnostics.Stats` of one stored observable."""
@@ -177,6 +253,11 @@ class Samples:
     # ------------------------------------------------------------------ reporting
     def warnings(self) -> list[str]:
         """Descriptions of every problem the diagnostics see, each with what to do about it."""
+        if self._warning_cache is None:
+            self._warning_cache = self._diagnose()
+        return list(self._warning_cache)
+
+    def _diagnose(self) -> list[str]:
         out = []
         for chain in np.flatnonzero(self.diverged):
             msg = self.divergence_messages.get(int(chain), "non-finite state")
@@ -298,6 +379,7 @@ class Samples:
                             dims=dims)
 
     def __repr__(self) -> str:
-        e = self.stats("energy") if self.good_chains.size else "all chains diverged"
-        return (f"Samples(method={self.method!r}, beta={self.beta:g}, chains={self.n_chains}, "
-                f"draws={self.n_draws}, spins={self.n_spins}, energy={e!r})")
+        e = (self.stats("energy").mean if self.good_chains.size else float("nan"))
+        return result_repr(self, {"method": self.method, "beta": self.beta},
+                           {"chains": self.n_chains, "draws": self.n_draws,
+                            "spins": self.n_spins, "mean_energy": e})
