@@ -25,7 +25,7 @@ from .._checkpoint import (config_fingerprint, generator_state, load_checkpoint,
 from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
 from .._progress import progress_bar
 from .._result import Status, deprecated_alias, result_repr
-from .._validation import as_seed_sequence, check_int, check_real
+from .._validation import as_seed_sequence, check_int, check_real, child_seed
 from ..training.optimizers import Optimizer, flatten_state, make_optimizer, unflatten_state
 from .dictionary import ConceptDictionary
 from .metrics import evaluate, snapshot
@@ -276,12 +276,8 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
     dic = sampler.dictionary
     root = as_seed_sequence(rng)
     seed_info = {"entropy": str(root.entropy), "spawn_key": list(root.spawn_key)}
-    train_seq, test_seq, noise_seq = [
-        np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (i,))
-        for i in range(3)]
-    test_seqs = {name: np.random.SeedSequence(test_seq.entropy,
-                                              spawn_key=test_seq.spawn_key + (i,))
-                 for i, name in enumerate(test_samplers)}
+    train_seq, test_seq, noise_seq = [child_seed(root, i) for i in range(3)]
+    test_seqs = {name: child_seed(test_seq, i) for i, name in enumerate(test_samplers)}
     settings = {
         "dictionary": dic.settings(), "dictionary_digest": _dictionary_digest(dic),
         "sampler": sampler.settings(), "model": model.settings(),

@@ -27,7 +27,7 @@ import numpy as np
 from .._checkpoint import config_fingerprint, load_checkpoint, save_checkpoint
 from .._progress import progress_bar
 from .._result import Status, deprecated_alias, result_repr
-from .._validation import as_seed_sequence, check_choice, check_int, check_real
+from .._validation import as_seed_sequence, check_choice, check_int, check_real, child_seed
 from ..observables import contrast_ratio
 from ..prompts import sample_prompts
 from .models import AttentionModel, make_model
@@ -218,8 +218,7 @@ def _lr_factor(schedule: str, step: int, steps: int, warmup: int) -> float:
 
 def _step_generator(root: np.random.SeedSequence, *key) -> np.random.Generator:
     """A generator that depends only on the root seed and ``key`` (no hidden spawn counter)."""
-    seq = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + tuple(key))
-    return np.random.default_rng(seq)
+    return np.random.default_rng(child_seed(root, *key))
 
 
 def _global_norm(grads: dict) -> float:
