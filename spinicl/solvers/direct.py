@@ -66,7 +66,7 @@ def solve_cholesky(model, beta: float, *, variances: bool = True) -> SolverResul
                      / max(np.linalg.norm(model.fields), 1e-300))
     return SolverResult(mean=mean, variance=variance, converged=True, n_iter=0,
                         residuals=np.array([residual]),
-                        message=f"exact solve (relative residual {residual:.2g})",
+                        message=f"converged: exact solve (relative residual {residual:.2g})",
                         method="cholesky", status=STATUS_CONVERGED, beta=beta,
                         settings=dict(variances=variances), seconds=time.perf_counter() - clock)
 
