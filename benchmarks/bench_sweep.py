@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _timing import print_table  # noqa: E402
 
 from spinicl import features, sample_prompts  # noqa: E402
-from spinicl.figures.paper_fig4a import fig4a_spec  # noqa: E402
+from spinicl.experiments.amp_contrast import fig4a_spec  # noqa: E402
 from spinicl.sweep import SweepSpec, run_sweep  # noqa: E402
 
 

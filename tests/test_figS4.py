@@ -8,7 +8,7 @@ from spinicl._io import load_npz
 from spinicl.experiments._runs import ExperimentResult
 from spinicl.experiments.correlated_tokens import correlated_tokens_sweep
 from spinicl.figures import available_figures, make_figure
-from spinicl.figures.paper_figS4 import QUICK_OPTIONS, make
+from spinicl.figures.li2024.figS4 import QUICK_OPTIONS, make
 from spinicl.prompts import token_covariance
 
 
@@ -117,7 +117,14 @@ def test_bad_inputs():
 def test_cli_entry(tmp_path):
     from spinicl.cli import main
 
-    rc = main(["train-experiment", "correlated-tokens", "--quick", "--quiet", "--out",
-               str(tmp_path / "s4"), "--set", "correlations=(0.2, 0.8)", "--set", "repeats=1",
-               "--set", "steps=50"])
+    settings = ["--set", "correlations=(0.2, 0.8)", "--set", "repeats=1", "--set", "steps=50"]
+    rc = main(["figure", "figS4", "--quick", "--quiet", "--out", str(tmp_path / "s4"),
+               *settings])
     assert rc == 0 and (tmp_path / "s4" / "figS4.png").exists()
+    # train-experiment computes the same data, with the same seed, and draws nothing
+    rc = main(["train-experiment", "correlated-tokens", "--quick", "--quiet", "--out",
+               str(tmp_path / "data"), *settings])
+    assert rc == 0 and not (tmp_path / "data" / "figS4.png").exists()
+    with np.load(tmp_path / "s4" / "figS4.npz") as a, np.load(tmp_path / "data" / "figS4.npz") as b:
+        for key in b.files:
+            np.testing.assert_array_equal(a[key], b[key])

@@ -9,7 +9,7 @@ import spinicl
 from spinicl import theory
 from spinicl.cli import main
 from spinicl.experiments import ExperimentResult, memorisation_phase_diagram
-from spinicl.figures.training_memorisation_phase import QUICK_OPTIONS
+from spinicl.figures.spinglass.memorisation_phase_diagram import QUICK_OPTIONS
 
 
 @pytest.fixture(scope="module")
@@ -167,9 +167,16 @@ def test_bad_inputs_name_the_parameter(kwargs, match):
 
 def test_cli_and_registry(tmp_path):
     assert "memorisation-phase-diagram" in spinicl.figures.available_figures()
-    rc = main(["train-experiment", "memorisation-phase", "--quick", "--quiet", "--out",
-               str(tmp_path), "--set", "task_counts=(1, 8)", "--set", "repeats=1",
-               "--set", "steps=100", "--set", "prompt_ratios=(1, 4)", "--set", "n_test=50"])
+    settings = ["--set", "task_counts=(1, 8)", "--set", "repeats=1", "--set", "steps=100",
+                "--set", "prompt_ratios=(1, 4)", "--set", "n_test=50"]
+    rc = main(["figure", "memorisation-phase-diagram", "--quick", "--quiet", "--out",
+               str(tmp_path), *settings])
     assert rc == 0 and (tmp_path / "memorisation_phase_diagram.png").exists()
+    rc = main(["train-experiment", "memorisation-phase", "--quick", "--quiet", "--out",
+               str(tmp_path / "data"), *settings])       # the data only, same seed
+    assert rc == 0 and not (tmp_path / "data" / "memorisation_phase_diagram.png").exists()
+    np.testing.assert_array_equal(
+        ExperimentResult.load(tmp_path / "data" / "memorisation_phase_diagram.npz")["icl_error"],
+        ExperimentResult.load(tmp_path / "memorisation_phase_diagram.npz")["icl_error"])
     r = ExperimentResult.load(tmp_path / "memorisation_phase_diagram.npz")
     assert r["icl_error"].shape == (3, 2, 1)

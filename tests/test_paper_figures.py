@@ -167,7 +167,7 @@ def test_figS6_adam_finds_the_unique_solution(outputs):
 
 
 def test_figS6_gradients_match_finite_differences():
-    from spinicl.figures.paper_figS6 import _loss_and_grads
+    from spinicl.experiments.identity_equations import _loss_and_grads
 
     rng = np.random.default_rng(3)
     R, D, P = 2, 4, 3
@@ -194,7 +194,7 @@ def test_figS6_gradients_match_finite_differences():
 
 
 def test_figS7_zero_modes_are_exact(outputs):
-    from spinicl.figures.paper_figS7 import mean_hessian_eigenvalue
+    from spinicl.experiments.hessian_spectra import mean_hessian_eigenvalue
 
     data, record = outputs["figS7"]
     D, N = 20, 100
@@ -215,7 +215,7 @@ def test_figS7_zero_modes_are_exact(outputs):
 
 def test_paper_figures_are_deterministic(tmp_path):
     a = make_figure("figS6", tmp_path / "a", quick=True, rng=5, progress=False)
-    from spinicl.figures.paper_figS6 import make
+    from spinicl.figures.li2024.figS6 import make
 
     b = make(tmp_path / "b", quick=True, rng=5, progress=False)
     da, db = load_npz(a[0]), load_npz(b[0])
@@ -230,10 +230,11 @@ def test_paper_figures_refuse_unknown_options(name, tmp_path):
 
 
 def test_paper_figure_helpers_validate_input():
-    from spinicl.figures.paper_fig1 import block_masks
-    from spinicl.figures.paper_figS5 import covariance_eigenvalues, marchenko_pastur_density
-    from spinicl.figures.paper_figS6 import solve_identity_equations
-    from spinicl.figures.paper_figS7 import mean_hessian_eigenvalue
+    from spinicl.experiments.covariance_spectra import covariance_eigenvalues
+    from spinicl.experiments.disorder_blocks import block_masks
+    from spinicl.experiments.hessian_spectra import mean_hessian_eigenvalue
+    from spinicl.experiments.identity_equations import solve_identity_equations
+    from spinicl.theory.random_matrix import marchenko_pastur_density
 
     with pytest.raises(ValueError, match="dim"):
         block_masks(0)
@@ -250,8 +251,8 @@ def test_paper_figure_helpers_validate_input():
 
 
 def test_bad_figure_options_name_the_parameter(tmp_path):
-    from spinicl.figures.paper_fig3 import make as make3
-    from spinicl.figures.paper_figS7 import make as make7
+    from spinicl.figures.li2024.fig3 import make as make3
+    from spinicl.figures.li2024.figS7 import make as make7
 
     with pytest.raises(ValueError, match="l2"):
         make3(tmp_path, quick=True, progress=False, l2=0.0)
@@ -264,7 +265,7 @@ def test_bad_figure_options_name_the_parameter(tmp_path):
 def test_marchenko_pastur_density_is_normalised():
     from scipy.integrate import quad
 
-    from spinicl.figures.paper_figS5 import marchenko_pastur_density
+    from spinicl.theory.random_matrix import marchenko_pastur_density
 
     for q in (0.01, 0.2, 0.5):
         lo, hi = (1 - np.sqrt(q)) ** 2, (1 + np.sqrt(q)) ** 2
@@ -279,11 +280,17 @@ def test_marchenko_pastur_density_is_normalised():
                    grid_prompts=(4, 12))),
 ])
 def test_interrupted_figures_resume_bitwise(name, options, tmp_path, monkeypatch):
-    """Interrupt mid-way, rerun: the result is the uninterrupted one and no unit is redone."""
+    """Interrupt mid-way, rerun: the result is the uninterrupted one and no unit is redone.
+
+    Both figures run as sweeps (serial executor, in this process), one unit file per finished
+    unit under the ``checkpoint`` folder.
+    """
     import importlib
 
-    module = importlib.import_module(f"spinicl.figures.paper_{name}")
-    original = module.draw_disorder
+    import spinicl.experiments.disorder_blocks as blocks
+
+    module = importlib.import_module(f"spinicl.figures.li2024.{name}")
+    original = blocks.draw_disorder
     reference = module.make(tmp_path / "ref", progress=False, checkpoint=None, **options)
     calls = {"n": 0}
 
@@ -295,36 +302,27 @@ def test_interrupted_figures_resume_bitwise(name, options, tmp_path, monkeypatch
 
     total = {"figS2": 5 * 4, "figS7": 2 * 3 + 2 * 2}[name]   # draws in the full run
     limit = total // 2 + 1
-    ckpt = tmp_path / "run" / "ckpt.npz"
-    monkeypatch.setattr(module, "draw_disorder", counting)
-    monkeypatch.setattr(module.WorkLog, "__init__", _eager_worklog(module.WorkLog.__init__))
+    store = tmp_path / "run" / "sweep"
+    monkeypatch.setattr(blocks, "draw_disorder", counting)
+    if name == "figS7":
+        import spinicl.experiments.hessian_spectra as spectra
+
+        monkeypatch.setattr(spectra, "draw_disorder", counting)
     with pytest.raises(KeyboardInterrupt):
-        module.make(tmp_path / "run", progress=False, checkpoint=ckpt, **options)
-    assert ckpt.exists()
+        module.make(tmp_path / "run", progress=False, checkpoint=store, **options)
+    assert any(store.rglob("unit-*.npz"))          # the finished units are on disk
     first = calls["n"] - 1
     limit = -1
     calls["n"] = 0
-    paths = module.make(tmp_path / "run", progress=False, checkpoint=ckpt, **options)
-    assert not ckpt.exists()                      # removed once the figure is done
+    paths = module.make(tmp_path / "run", progress=False, checkpoint=store, **options)
     per_unit = 4 if name == "figS2" else 1
     assert first + calls["n"] <= total + per_unit   # at most the interrupted unit is redone
     a, b = load_npz(reference[0]), load_npz(paths[0])
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
-    # a checkpoint of another configuration is refused, never silently mixed in
-    with pytest.raises(ValueError, match="different settings"):
-        _write_foreign_checkpoint(ckpt)
-        module.make(tmp_path / "run", progress=False, checkpoint=ckpt, **options)
-
-
-def _eager_worklog(init):
-    """Save after every unit (every_s=0) so the interruption point is deterministic."""
-    def wrapped(self, path, config, arrays, n_units, every_s=30.0):
-        init(self, path, config, arrays, n_units, every_s=0.0)
-    return wrapped
-
-
-def _write_foreign_checkpoint(path):
-    from spinicl._checkpoint import save_checkpoint
-
-    save_checkpoint(path, {"done": np.zeros(1, dtype=bool)}, {"fingerprint": "another run"})
+    # a unit computed with other settings is never reused: a changed setting recomputes all
+    calls["n"] = 0
+    changed = {**options, "n_prompts": 41} if name == "figS2" else \
+        {**options, "context_length": 7}
+    module.make(tmp_path / "other", progress=False, checkpoint=store, **changed)
+    assert calls["n"] == total

@@ -377,7 +377,7 @@ WRITES = {
     "solve": ["solve.npz", "solve.json"],
     "theory": ["theory.csv", "theory.npz", "theory.json"],
     "train": ["train.npz", "train.json"],
-    "train-experiment": ["one_step_gd.npz", "one_step_gd.json", "one_step_gd.png"],
+    "train-experiment": ["one_step_gd.npz", "one_step_gd.json"],    # data only: no picture
     "figure": ["phase_diagram.npz", "phase_diagram.json", "phase_diagram.png"],
     "dual": ["dual_check.npz", "dual_check.json"],
     "concepts": ["concepts_training.npz", "concepts_training.json"],

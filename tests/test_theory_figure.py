@@ -6,7 +6,7 @@ import pytest
 
 from spinicl import theory
 from spinicl.figures import make_figure
-from spinicl.figures.theory_vs_finite_size import compute
+from spinicl.experiments.finite_size_gap import theory_vs_finite_size as compute
 import spinicl.theory.finite_size as finite_size
 
 
@@ -48,7 +48,7 @@ def test_checkpoint_resume_is_bitwise_identical(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    ckpt = tmp_path / "ckpt.npz"
+    ckpt = tmp_path / "sweep"
     monkeypatch.setattr(finite_size, "exact_observables", interrupted)
     with pytest.raises(KeyboardInterrupt):
         compute(checkpoint=ckpt, **settings)
@@ -56,5 +56,8 @@ def test_checkpoint_resume_is_bitwise_identical(tmp_path, monkeypatch):
     resumed = compute(checkpoint=ckpt, **settings)
     for key, value in clean.items():
         np.testing.assert_array_equal(resumed[key], value)
-    with pytest.raises(ValueError, match="different settings"):
-        compute(checkpoint=ckpt, **{**settings, "repeats": 3})
+    # a cell computed with other settings is never reused: every cell is computed again
+    monkeypatch.setattr(finite_size, "exact_observables", interrupted)
+    calls["n"] = -100
+    other = compute(checkpoint=ckpt, **{**settings, "repeats": 3})
+    assert calls["n"] == -100 + 4 and other["finite_icl_error"].shape == (2, 2, 3)

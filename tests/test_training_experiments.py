@@ -152,7 +152,7 @@ def test_experiment_bad_inputs():
 
 
 def test_figures_from_results(emergence, tmp_path):
-    from spinicl.figures.training_figS1 import plot_emergence
+    from spinicl.figures.li2024.figS1 import plot_emergence
 
     png = plot_emergence(emergence, tmp_path / "s1.png")
     assert png.stat().st_size > 10_000
@@ -169,10 +169,15 @@ def test_figure_quick_and_cli(tmp_path, capsys):
     assert rc == 0
     record = json.loads((tmp_path / "t" / "train.json").read_text())
     assert record["result"]["equivalent_l2"] == pytest.approx(0.01)
-    rc = main(["train-experiment", "memorisation", "--quick", "--quiet", "--out",
+    rc = main(["figure", "memorisation", "--quick", "--quiet", "--out",
                str(tmp_path / "m"), "--set", "task_counts=(1, 8)", "--set", "repeats=1",
                "--set", "steps=100"])
     assert rc == 0 and (tmp_path / "m" / "memorisation.png").exists()
+    rc = main(["train-experiment", "memorisation", "--quick", "--quiet", "--out",
+               str(tmp_path / "d"), "--set", "task_counts=(1, 8)", "--set", "repeats=1",
+               "--set", "steps=100"])
+    assert rc == 0 and (tmp_path / "d" / "memorisation.npz").exists()
+    assert not (tmp_path / "d" / "memorisation.png").exists()     # figures: `spinicl figure`
 
 
 @pytest.mark.slow

@@ -46,7 +46,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..figures.phase_diagram import make
+    from ..figures.spinglass.phase_diagram import make
 
     paths = make(args.out, rng=args.seed, progress=not args.quiet, dim=args.dim,
                  context_ratios=args.context_ratios, prompt_ratios=args.prompt_ratios,

@@ -1,14 +1,18 @@
-"""Run a training experiment and draw its figure (npz + json + png in --out).
+"""Run a training experiment and save its data (npz + json in --out); no picture.
 
-experiments:
-  emergence       Fig. S1: trained merged/separate W across task diversity P/D² (D=20, N=100)
-  memorisation    IDG/ICL errors vs task-pool size k with dMMSE and ridge baselines
-  memorisation-phase  memorisation -> ICL phase diagram over (k, P) with replica-theory contours
-  dynamics        Fig. 2: Adam loss curves and W at P=10 vs P=1000, AMP marginals
-  context-length  Fig. 4(b): test error vs N at P=10^4, D=20 (resumable; slow at full size)
-  one-step-gd     von Oswald et al.: trained W = optimally scaled identity = one GD step
-  architectures   Fig. S8: merged, separate, FLA, MHLA, softmax attention and transformer vs N
-  correlated-tokens  Fig. S4: test error vs token correlation c beside li2024 AMP and A^-1 h
+The picture is drawn by `spinicl figure NAME` (the one entry point for figures); this command
+computes the same data with the same settings and the same default seed (the figure's), for
+runs you want to keep, vary with --set, or analyse yourself (ExperimentResult.load).
+
+experiments (-> the figure that draws them):
+  emergence          -> figS1   trained merged/separate W across task diversity P/D² (D=20, N=100)
+  memorisation       -> memorisation   IDG/ICL errors vs task-pool size k, dMMSE/ridge baselines
+  memorisation-phase -> memorisation-phase-diagram   memorisation -> ICL over (k, P)
+  dynamics           -> fig2    Adam loss curves and W at P=10 vs P=1000, AMP marginals
+  context-length     -> fig4b   test error vs N at P=10^4, D=20 (resumable; slow at full size)
+  one-step-gd        -> one-step-gd   trained W = optimally scaled identity = one GD step
+  architectures      -> figS8   merged, separate, FLA, MHLA, softmax attention, transformer vs N
+  correlated-tokens  -> figS4   test error vs token correlation c beside li2024 AMP and A^-1 h
 
 examples:
   spinicl train-experiment emergence --quick
@@ -16,45 +20,41 @@ examples:
 """
 from __future__ import annotations
 
-import argparse
-import ast
+import importlib
+import inspect
+from pathlib import Path
+
+from .figure import parse_setting
 
 COMMAND = "train-experiment"
-HELP = "run a training experiment (emergence, memorisation, dynamics, ...) and plot it"
+HELP = "run a training experiment (emergence, memorisation, dynamics, ...) and save its data"
 ORDER = 31
 
+#: experiment -> (figure that draws it, spinicl.experiments module, function)
 EXPERIMENTS = {
-    "emergence": "figS1",
-    "memorisation": "memorisation",
-    "memorisation-phase": "memorisation-phase-diagram",
-    "dynamics": "fig2",
-    "context-length": "fig4b",
-    "one-step-gd": "one-step-gd",
-    "architectures": "figS8",
-    "correlated-tokens": "figS4",
+    "emergence": ("figS1", "emergence", "task_diversity_emergence"),
+    "memorisation": ("memorisation", "memorisation", "memorisation_to_icl"),
+    "memorisation-phase": ("memorisation-phase-diagram", "memorisation",
+                           "memorisation_phase_diagram"),
+    "dynamics": ("fig2", "dynamics", "training_dynamics"),
+    "context-length": ("fig4b", "dynamics", "context_length_sweep"),
+    "one-step-gd": ("one-step-gd", "one_step_gd", "one_step_gd"),
+    "architectures": ("figS8", "architectures", "architecture_comparison"),
+    "correlated-tokens": ("figS4", "correlated_tokens", "correlated_tokens_sweep"),
 }
-
-
-def _setting(text: str):
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        parsed = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        parsed = value
-    return key.strip().replace("-", "_"), parsed
 
 
 def add_arguments(p):
     p.add_argument("experiment", choices=sorted(EXPERIMENTS), help="which experiment")
-    p.add_argument("--quick", action="store_true", help="small version (well under a minute)")
-    p.add_argument("--set", dest="settings", type=_setting, action="append", default=[],
+    p.add_argument("--quick", action="store_true",
+                   help="the figure's --quick settings (well under a minute)")
+    p.add_argument("--set", dest="settings", type=parse_setting, action="append", default=[],
                    metavar="KEY=VALUE",
                    help="override an experiment option, e.g. --set repeats=5 --set lr=0.02")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: spinicl-EXPERIMENT)")
-    p.add_argument("--seed", type=int, default=None, help="master seed (default: the figure's)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="master seed (default: the figure's, as `spinicl figure` uses)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -66,10 +66,23 @@ def output_folder(args):
 def run(args) -> int:
     from ..figures import get_figure
 
-    spec = get_figure(EXPERIMENTS[args.experiment])
-    kwargs = dict(quick=args.quick, progress=not args.quiet, **dict(args.settings))
-    if args.seed is not None:
-        kwargs["rng"] = args.seed
-    for path in spec.make(output_folder(args), **kwargs):
-        print(f"wrote {path}")
+    figure_name, module_name, function_name = EXPERIMENTS[args.experiment]
+    spec = get_figure(figure_name)
+    func = getattr(importlib.import_module(f"spinicl.experiments.{module_name}"), function_name)
+    options = dict(args.settings)
+    if args.quick:
+        # the quick settings are the figure's, so the data equal those its --quick draws
+        quick = getattr(importlib.import_module(spec.module), "QUICK_OPTIONS", {})
+        options = {**quick, **options}
+    stem = spec.module.rsplit(".", 1)[-1]
+    out = Path(output_folder(args))
+    if not args.quick and "checkpoint" in inspect.signature(func).parameters:
+        options.setdefault("checkpoint", out / f"{stem}.checkpoint.npz")
+    rng = spec.default_seed if args.seed is None else args.seed
+    result = func(rng=rng, progress=not args.quiet, **options)
+    files = result.save(out, stem)
+    for key in ("npz", "json"):
+        print(f"wrote {files[key]}")
+    print(f"draw it with: spinicl figure {figure_name}"
+          + (" --quick" if args.quick else "") + f" --seed {rng}")
     return 0

@@ -1,0 +1,1 @@
+"""Figures of Bu et al. (2024), the multi-concept softmax transformer (spinicl.concepts)."""

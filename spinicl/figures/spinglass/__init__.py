@@ -1,0 +1,1 @@
+"""Our own spin-glass figures: phase diagrams, thermal and finite-size checks, memorisation."""
