@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import wishart
 
-from .._validation import as_seed_sequence, check_int
+from .._validation import as_seed_sequence, check_int, child_seed
 from ..theory.random_matrix import marchenko_pastur_density
 
 __all__ = ["covariance_eigenvalues", "covariance_spectra", "marchenko_pastur_density"]
@@ -39,7 +39,7 @@ def covariance_spectra(dim: int, ratios, n_matrices: int, *, rng=None,
     from .._progress import progress_bar
 
     ratios = [check_int("ratios", r, minimum=1) for r in ratios]
-    seeds = as_seed_sequence(rng).spawn(len(ratios))
+    seeds = [child_seed(rng, i) for i in range(len(ratios))]
     eig = np.empty((len(ratios), check_int("n_matrices", n_matrices, minimum=1),
                     check_int("dim", dim, minimum=1)))
     with progress_bar(total=len(ratios), desc="figS5 Wishart spectra", enabled=progress) as bar:

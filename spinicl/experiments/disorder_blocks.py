@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._progress import progress_bar
-from .._validation import as_seed_sequence, check_int
+from .._validation import check_int, child_seed
 from ..hamiltonian import SpinGlass
 from ..prompts import sample_prompts
 
@@ -114,7 +114,8 @@ def pooled_block_samples(dim: int, context_length: int, n_prompts: int, n_draws:
     Returns ``{block: 1-D array}`` with the keys of :func:`block_masks`.
     """
     n_draws = check_int("n_draws", n_draws, minimum=1)
-    children = as_seed_sequence(rng).spawn(n_draws)
+    # child_seed, not spawn: the same seed object gives the same draws on every call
+    children = [child_seed(rng, k) for k in range(n_draws)]
     pooled: dict[str, list] = {}
     with progress_bar(total=n_draws, desc="disorder draws", enabled=progress) as bar:
         for seed in children:
@@ -155,7 +156,7 @@ def kl_to_reference_cell(*, dim: int, n_prompts: int, reference_length: int,
 
     Ns = [check_int("context_lengths", n, minimum=1) for n in context_lengths]
     keys = list(KL_BLOCKS)
-    seeds = as_seed_sequence(rng).spawn(len(Ns) + 2)
+    seeds = [child_seed(rng, k) for k in range(len(Ns) + 2)]
     kl = np.zeros((len(keys), len(Ns)))
     floor = np.zeros(len(keys))
     spread = np.zeros((len(keys), len(Ns) + 1))

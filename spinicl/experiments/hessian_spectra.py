@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import as_seed_sequence, check_int
+from .._validation import check_int, child_seed
 from ..observables import hessian_spectrum, zero_mode_ratio, zero_mode_ratio_theory
 from .disorder_blocks import draw_disorder
 
@@ -59,9 +59,7 @@ def zero_mode_cell(*, dim: int, context_length: int, n_prompts: int, rng=None) -
 def _panel_seed(rng, panel: int) -> int:
     # the two sweeps need different master seeds (else unit u of both would share a stream):
     # each is a 32-bit word drawn from its own child of ``rng``
-    return int(np.random.SeedSequence(as_seed_sequence(rng).entropy,
-                                      spawn_key=tuple(as_seed_sequence(rng).spawn_key)
-                                      + (panel,)).generate_state(1)[0])
+    return int(child_seed(rng, panel).generate_state(1)[0])
 
 
 def hessian_spectra(*, dim: int = 20, context_length: int = 100,

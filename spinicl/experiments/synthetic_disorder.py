@@ -7,7 +7,7 @@ marginals N(A⁻¹h, (βA)⁻¹).
 """
 from __future__ import annotations
 
-from .._validation import as_seed_sequence, check_int, check_real
+from .._validation import check_int, check_real, child_seed
 from ..hamiltonian import SpinGlass
 
 __all__ = ["solve_synthetic_disorder"]
@@ -42,7 +42,7 @@ def solve_synthetic_disorder(dim: int = 10, *, beta: float = 100.0, rng=None) ->
     """
     dim = check_int("dim", dim, minimum=1)
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)
-    seed_model, seed_init = as_seed_sequence(rng).spawn(2)
+    seed_model, seed_init = child_seed(rng, 0), child_seed(rng, 1)
     model = SpinGlass.random(dim, rng=seed_model)
     out = {"model": model, "exact": model.boltzmann(beta), "amp": None, "tap": None}
     solve_tap = _solve_tap()
