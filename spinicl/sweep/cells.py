@@ -37,8 +37,9 @@ __all__ = ["register_cell", "get_cell_kind", "CellKind", "available_cells", "Par
 _CELLS: dict[str, "CellKind"] = {}
 
 #: Packages that define and register cell kinds, imported by name on a lookup miss (and before
-#: :func:`available_cells` lists the kinds). Append a package of your own to have its kinds
-#: found by name in every process, sweep workers included, as long as it is importable there.
+#: :func:`available_cells` lists the kinds). Appending to it reaches only this process: a
+#: worker of the process or dask executor starts from this default list, so a kind of your
+#: own that must run there is best named ``"package.module:function"``.
 PLUGIN_PACKAGES: list[str] = ["spinicl.experiments"]
 _DISCOVERED: set[str] = set()
 
