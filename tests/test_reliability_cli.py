@@ -285,7 +285,7 @@ def test_solve_help_examples_converge(tmp_path, capsys):
 def test_theory_points_that_did_not_converge_exit_1_after_writing(tmp_path, capsys, monkeypatch):
     from spinicl import theory
 
-    real = theory.sweep
+    real = theory.solve_grid
 
     @functools.wraps(real)
     def capped(*args, **kwargs):
@@ -294,7 +294,7 @@ def test_theory_points_that_did_not_converge_exit_1_after_writing(tmp_path, caps
         result.converged.flat[0] = False
         return result
 
-    monkeypatch.setattr(theory, "sweep", capped)
+    monkeypatch.setattr(theory, "solve_grid", capped)
     assert main(["theory", "--alpha", "5", "--tau", "0.5,2", "--out", str(tmp_path)]) == 1
     line = _error_line(capsys.readouterr().err, "theory")
     assert "did not converge" in line
@@ -314,7 +314,7 @@ def _library():
     from spinicl.concepts.train import DEFAULTS as CONCEPTS
     from spinicl.dual import compare_modifications
     from spinicl.experiments.phase_diagram import exact_phase_diagram
-    from spinicl.sweep.cells import sampled_cell
+    from spinicl.experiments.cells import sampled_cell
     from spinicl.training import train
 
     def default(func, name):
@@ -334,7 +334,7 @@ def _library():
     rows += [("train", d, default(train, d)) for d in (
         "optimizer", "steps", "weight_decay", "batch_size", "schedule", "eval_every",
         "checkpoint_every")]
-    rows += [("theory", d, np.array([default(spinicl.theory.sweep, d)]))
+    rows += [("theory", d, np.array([default(spinicl.theory.solve_grid, d)]))
              for d in ("kappa", "noise", "l2", "beta")]
     rows += [("dual", d, default(compare_modifications, d)) for d in ("steps", "lr")]
     rows += [("concepts", d, CONCEPTS[p]) for d, p in (
