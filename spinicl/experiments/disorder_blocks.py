@@ -23,7 +23,7 @@ from ..prompts import sample_prompts
 
 __all__ = ["BLOCKS", "KL_BLOCKS", "KL_RANGES", "block_masks", "disorder_blocks", "draw_disorder",
            "population_block_moments", "pooled_block_samples", "block_histograms",
-           "kl_to_reference_cell", "KL_CELL"]
+           "kl_to_reference_cell", "KL_CELL", "fig1_disorder"]
 
 #: Block names in the order the paper draws them, with their plot symbols.
 BLOCKS = {"A": r"$\mathcal{A}$", "B": r"$\mathcal{B}$", "C": r"$\mathcal{C}$",
@@ -172,3 +172,18 @@ def kl_to_reference_cell(*, dim: int, n_prompts: int, reference_length: int,
             kl[b, k] = entropy(ref[key], hist[key], base=2)
             spread[b, k + 1] = sd[key]
     return {"kl": kl, "floor": floor, "spread": spread}
+
+
+def fig1_disorder(dim: int, context_length: int, n_prompts: int, n_draws: int, *, rng=None,
+                  progress: bool = False):
+    """The data of Fig. 1: one draw with the authors' 1/(N+1) prefactor, and pooled blocks.
+
+    Returns ``(model, pooled)``: the :class:`~spinicl.SpinGlass` of one draw (child 0 of
+    ``rng``, ``normalization="li2024"``) and :func:`pooled_block_samples` over ``n_draws``
+    draws with the model's 1/N prefactor (child 1).
+    """
+    model = draw_disorder(dim, context_length, n_prompts, normalization="li2024",
+                          rng=child_seed(rng, 0))
+    pooled = pooled_block_samples(dim, context_length, n_prompts, n_draws,
+                                  rng=child_seed(rng, 1), progress=progress)
+    return model, pooled

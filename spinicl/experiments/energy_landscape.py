@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_seed_sequence, check_int, check_real
+from .._validation import as_seed_sequence, check_int, check_real, child_seed
 
-__all__ = ["energy_landscape"]
+__all__ = ["energy_landscape", "landscapes_over_prompts"]
 
 
 def energy_landscape(model, *, n_directions: int = 20, n_curvature: int = 2000,
@@ -55,3 +55,23 @@ def energy_landscape(model, *, n_directions: int = 20, n_curvature: int = 2000,
             "random_profiles": profiles[:n_directions], "flat_profile": profiles[-2],
             "stiff_profile": profiles[-1], "curvature": curvature, "plane_axis": s,
             "plane_energy": model.energy(plane) - e_min}
+
+
+def landscapes_over_prompts(dim: int, context_length: int, prompt_counts, *, l2: float,
+                            n_directions: int, n_curvature: int, span: float = 3.0,
+                            rng=None) -> dict:
+    """:func:`energy_landscape` of one fresh disorder draw per prompt count.
+
+    Returns ``{P: (model, landscape)}``; prompt count k draws its disorder from child 2k of
+    ``rng`` and its random directions from child 2k + 1.
+    """
+    from .disorder_blocks import draw_disorder
+
+    out = {}
+    for k, P in enumerate(prompt_counts):
+        model = draw_disorder(dim, context_length, P, l2=l2, normalization="model",
+                              rng=child_seed(rng, 2 * k))
+        out[P] = model, energy_landscape(model, n_directions=n_directions,
+                                         n_curvature=n_curvature, span=span,
+                                         rng=child_seed(rng, 2 * k + 1))
+    return out

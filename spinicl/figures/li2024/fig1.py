@@ -24,9 +24,9 @@ import numpy as np
 from .. import register_figure
 from .._common import add_caption, write_outputs
 from .._style import panel_label, plt, style
-from ..._validation import as_seed_sequence, check_int
-from ...experiments.disorder_blocks import (BLOCKS, disorder_blocks, draw_disorder,
-                                            pooled_block_samples, population_block_moments)
+from ..._validation import check_int
+from ...experiments.disorder_blocks import (BLOCKS, disorder_blocks, fig1_disorder,
+                                            population_block_moments)
 
 __all__ = ["make"]
 
@@ -58,15 +58,12 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
     n_draws = check_int("n_draws", options.pop("n_draws", 150 if quick else 20000), minimum=1)
     if options:
         raise TypeError(f"unknown option(s) for fig1: {', '.join(sorted(options))}")
-    seed_matrix, seed_pool = as_seed_sequence(rng).spawn(2)
-
-    # (a, b): one draw with the authors' get_field prefactor 1/(N+1)
-    model = draw_disorder(dim, N, P, normalization="li2024", rng=seed_matrix)
+    # (a, b): one draw with the authors' get_field prefactor 1/(N+1); (c): pooled draws with
+    # the 1/N prefactor of gen_field
+    model, pooled = fig1_disorder(dim, N, P, n_draws, rng=rng, progress=progress)
     h = model.fields.reshape(dim + 1, dim + 1)
     J = model.couplings
     single = disorder_blocks(J, model.fields, dim)
-    # (c): pooled draws with the 1/N prefactor of gen_field
-    pooled = pooled_block_samples(dim, N, P, n_draws, rng=seed_pool, progress=progress)
 
     theory = population_block_moments(dim, N)
     numbers = {

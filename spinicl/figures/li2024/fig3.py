@@ -25,9 +25,8 @@ import numpy as np
 from .. import register_figure
 from .._common import add_caption, write_outputs
 from .._style import panel_label, plt, style
-from ..._validation import as_seed_sequence, check_int, check_real
-from ...experiments.disorder_blocks import draw_disorder
-from ...experiments.energy_landscape import energy_landscape
+from ..._validation import check_int, check_real
+from ...experiments.energy_landscape import landscapes_over_prompts
 
 __all__ = ["make"]
 
@@ -50,13 +49,11 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
     if options:
         raise TypeError(f"unknown option(s) for fig3: {', '.join(sorted(options))}")
     n_dirs, n_curv = (8, 500) if quick else (30, 5000)
-    seeds = as_seed_sequence(rng).spawn(2 * len(prompt_counts))
     live_count = dim * (dim + 1)
     data, numbers = {}, {}
-    for k, P in enumerate(prompt_counts):
-        model = draw_disorder(dim, N, P, l2=l2, normalization="model", rng=seeds[2 * k])
-        land = energy_landscape(model, n_directions=n_dirs, n_curvature=n_curv, span=span,
-                                rng=seeds[2 * k + 1])
+    lands = landscapes_over_prompts(dim, N, prompt_counts, l2=l2, n_directions=n_dirs,
+                                    n_curvature=n_curv, span=span, rng=rng)
+    for P, (model, land) in lands.items():
         ev = land["live_eigenvalues"]
         # a null direction of SᵀS has eigenvalue exactly λ0 in A; allow rounding only
         flat = int(np.sum(ev <= l2 * (1 + 1e-8) + 1e-12 * ev.max()))
