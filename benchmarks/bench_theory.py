@@ -65,7 +65,7 @@ def run(quick: bool) -> None:
                          float(np.max(np.abs(eps - ref.effective_ridge)))])
 
         def fsolve_sweep():
-            return np.array([lu_effective_ridge(5.0, t, kw["l2"], kw["kappa"],
+            return np.array([lu_effective_ridge(5.0, t, kw["l2"], kappa=kw["kappa"],
                                                 n_starts=n_starts) for t in taus])
 
         seconds = best_time(fsolve_sweep, repeat=1 if not quick else 1)

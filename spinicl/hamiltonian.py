@@ -93,7 +93,8 @@ class SpinGlass:
 
     # ------------------------------------------------------------------ builders
     @classmethod
-    def from_prompts(cls, prompts, l2: float = 0.0, normalization: str = "model") -> "SpinGlass":
+    def from_prompts(cls, prompts, *, l2: float = 0.0,
+                     normalization: str = "model") -> "SpinGlass":
         """The Hamiltonian whose Boltzmann measure is over the weights of merged linear attention.
 
         Parameters
@@ -240,7 +241,7 @@ class SpinGlass:
         (``operator="dense"``): see docs/solvers.md, "Which methods are matrix-free".
         """
         if self._couplings is None:
-            J = self.gram("the dense couplings J")
+            J = self.gram(what="the dense couplings J")
             np.negative(J, out=J)
             self._couplings = J
         return self._couplings
@@ -248,7 +249,7 @@ class SpinGlass:
     def _gram_chunk_rows(self) -> int:
         return max(1, min(_CHUNK, _CHUNK_ELEMENTS // self.n_spins))
 
-    def gram(self, what: str = "the dense Gram matrix SᵀS/P") -> np.ndarray:
+    def gram(self, *, what: str = "the dense Gram matrix SᵀS/P") -> np.ndarray:
         """(1/P) SᵀS = −J for a model built from prompts, accumulated in row chunks.
 
         ``what`` names the array in the error raised when it would not fit in memory.
@@ -289,7 +290,7 @@ class SpinGlass:
         if self._hessian is None:
             what = "the dense Hessian A"
             if self.is_factored and self._couplings is None:
-                A = self.gram(what)
+                A = self.gram(what=what)
             else:
                 check_dense_allocation(what, (self.n_spins, self.n_spins),
                                        hint=MATRIX_FREE_HINT if self.is_factored else

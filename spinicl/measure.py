@@ -180,7 +180,7 @@ class BoltzmannMeasure:
         return self.beta * (self.internal_energy - self.free_energy)
 
     # ------------------------------------------------------------------ sampling
-    def sample(self, size: int, rng=None) -> np.ndarray:
+    def sample(self, size: int, *, rng=None) -> np.ndarray:
         """``size`` exact i.i.d. draws, shape (size, n): m + L⁻ᵀz/√β with A = LLᵀ."""
         size = check_int("size", size, minimum=1)
         rng = as_generator(rng)

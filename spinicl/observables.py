@@ -296,7 +296,7 @@ def interpolation_threshold(dim: int) -> int:
     return dim * (dim + 1)
 
 
-def population_gain(dim: int, context_length, l2=0.0):
+def population_gain(dim: int, context_length, *, l2=0.0):
     """g = 1/(1 + (D+1)/N + Dλ0): the P → ∞ ground state is g·I_D ⊕ 0."""
     dim = check_int("dim", dim, minimum=1)
     N = _real_values("context_length", context_length, minimum=1.0)
@@ -314,9 +314,9 @@ def population_error(gain, dim: int, context_length):
     return float(out) if np.ndim(out) == 0 else out
 
 
-def population_ground_state(dim: int, context_length: int, l2: float = 0.0) -> np.ndarray:
+def population_ground_state(dim: int, context_length: int, *, l2: float = 0.0) -> np.ndarray:
     """W* = g·I_D ⊕ 0, the (D+1)×(D+1) mean of the measure as P → ∞."""
-    g = population_gain(dim, context_length, l2)
+    g = population_gain(dim, context_length, l2=l2)
     W = np.zeros((dim + 1, dim + 1))
     W[np.arange(dim), np.arange(dim)] = g
     return W

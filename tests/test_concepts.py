@@ -176,13 +176,14 @@ def test_retrieval_floor_with_label_noise():
     # L = 1: the single demonstration matches w.p. 1/2; copying it errs w.p. 2ρ(1−ρ) then, and
     # w.p. (1−ρ)² + ρ² when it does not match: 1/2 in total, whatever ρ
     rho = 0.1
-    assert retrieval_floor(1, rho) == pytest.approx(0.5)
+    assert retrieval_floor(1, label_noise=rho) == pytest.approx(0.5)
     # L = 2 by hand: majority of two labels is right w.p. (1−ρ)² + ρ(1−ρ) = 0.9
     c = 0.9
     match_err = c * rho + (1 - c) * (1 - rho)
     nomatch_err = c * (1 - rho) + (1 - c) * rho
-    assert retrieval_floor(2, rho) == pytest.approx(0.25 * nomatch_err + 0.75 * match_err)
-    assert retrieval_floor(30, 0.1) == pytest.approx(0.1, abs=1e-3)
+    assert retrieval_floor(2, label_noise=rho) == pytest.approx(0.25 * nomatch_err
+                                                                + 0.75 * match_err)
+    assert retrieval_floor(30, label_noise=0.1) == pytest.approx(0.1, abs=1e-3)
     with pytest.raises(ValueError, match="context_length"):
         retrieval_floor(0)
 

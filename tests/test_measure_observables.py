@@ -87,8 +87,8 @@ def test_zero_mode_ratio_is_exact():
 
 def test_mean_approaches_population_ground_state_and_error():
     D, N, l2 = 3, 30, 0.01
-    W_star = population_ground_state(D, N, l2)
-    g = population_gain(D, N, l2)
+    W_star = population_ground_state(D, N, l2=l2)
+    g = population_gain(D, N, l2=l2)
     gaps = []
     for P in (200, 3000, 40000):
         m = SpinGlass.from_prompts(sample_prompts(D, N, P, rng=1), l2=l2).boltzmann(1.0)

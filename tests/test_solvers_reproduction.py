@@ -24,6 +24,6 @@ def test_li2024_reproduces_fig4b_amp_test_error(context_length):
     errors = [population_test_error(W, N) for W in res.mean_weights]
     assert abs(np.mean(errors) - FIG4B_AMP[N]) < 0.01
     # the li2024 bias is visible in the error: the exact mean A⁻¹h differs from it
-    exact = [population_test_error(solve(m, 100.0, "cholesky", variances=False).mean_weights, N)
-             for m in models]
+    exact = [population_test_error(solve(m, 100.0, method="cholesky",
+                                         variances=False).mean_weights, N) for m in models]
     assert abs(np.mean(exact) - np.mean(errors)) > 1e-3

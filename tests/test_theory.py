@@ -52,8 +52,9 @@ def test_deterministic_log_det_matches_a_large_wishart_matrix():
 def test_ridgeless_limit_reproduces_lu_closed_forms(alpha, tau, kappa, noise):
     r = theory.solve_saddle_point(alpha, tau, kappa=kappa, noise=noise)
     assert r.converged and r.n_solutions == 1
-    assert r.icl_error == pytest.approx(theory.lu_icl_error(alpha, tau, kappa, noise), rel=1e-10)
-    assert r.idg_error == pytest.approx(theory.lu_idg_error(alpha, tau, kappa, noise), rel=1e-10)
+    lu = dict(kappa=kappa, noise=noise)
+    assert r.icl_error == pytest.approx(theory.lu_icl_error(alpha, tau, **lu), rel=1e-10)
+    assert r.idg_error == pytest.approx(theory.lu_idg_error(alpha, tau, **lu), rel=1e-10)
 
 
 def test_small_ridge_and_low_temperature_approach_the_ridgeless_ground_state():
@@ -69,7 +70,7 @@ def test_small_ridge_and_low_temperature_approach_the_ridgeless_ground_state():
     (3.0, 2.0, 0.01, 1.5, 0.1)])
 def test_ridge_error_matches_lu_ridge_formula(alpha, tau, l2, kappa, noise):
     r = theory.solve_saddle_point(alpha, tau, l2=l2, kappa=kappa, noise=noise)
-    lu = theory.lu_icl_error_ridge(alpha, tau, l2, kappa, noise)
+    lu = theory.lu_icl_error_ridge(alpha, tau, l2, kappa=kappa, noise=noise)
     assert r.icl_error == pytest.approx(lu, rel=1e-10)
 
 

@@ -128,9 +128,9 @@ def test_dynamics_and_context_sweep_content():
                              n_test=400, repeats=1, rng=7, progress=False)
     err = s.mean("sgd_test_error")
     assert err[1] < err[0]
+    gains = [spinicl.population_gain(4, N, l2=0.005) for N in (4, 32)]
     np.testing.assert_allclose(s.mean("population_error"),
-                               [spinicl.population_error(spinicl.population_gain(4, N, 0.005), 4, N)
-                                for N in (4, 32)])
+                               [spinicl.population_error(g, 4, N) for g, N in zip(gains, (4, 32))])
 
 
 def test_architectures_run():

@@ -20,7 +20,7 @@ def _certificate(model, prompts, wd):
     the relation λ0 = wd/2 rather than assuming it.
     """
     glass = spinicl.SpinGlass.from_prompts(prompts, l2=equivalent_l2(wd))
-    grad = objective_gradient(model, prompts, wd)["W"]
+    grad = objective_gradient(model, prompts, weight_decay=wd)["W"]
     lam_min = np.linalg.eigvalsh(glass.hessian())[0]
     return glass, np.linalg.norm(grad) / 2 / lam_min
 
@@ -52,9 +52,9 @@ def test_stationary_point_is_boltzmann_mean_with_half_weight_decay(big_p, optimi
 
 def test_equivalent_l2():
     assert equivalent_l2(0.01) == 0.005
-    assert equivalent_l2(0.2, "sgd") == 0.1
+    assert equivalent_l2(0.2, optimizer="sgd") == 0.1
     with pytest.raises(ValueError, match="adamw"):
-        equivalent_l2(0.01, "adamw")
+        equivalent_l2(0.01, optimizer="adamw")
     with pytest.raises(ValueError, match="weight_decay"):
         equivalent_l2(-1.0)
 

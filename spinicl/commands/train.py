@@ -118,7 +118,7 @@ def run(args) -> int:
                "n_iter": result.n_iter, "message": result.message,
                "final_grad_norm": result.final_grad_norm}
     if args.optimizer != "adamw":
-        summary["equivalent_l2"] = equivalent_l2(args.weight_decay, args.optimizer)
+        summary["equivalent_l2"] = equivalent_l2(args.weight_decay, optimizer=args.optimizer)
     js = save_json_atomic(out / "train.json", run_record("train", parameters, result=summary,
                                                          files={"data": npz.name}))
     print(result)

@@ -91,7 +91,7 @@ class Evaluation:
 
 
 def projected_forward(model: ConceptTransformer, sampler: ConceptPromptSampler,
-                      structure: PromptStructure, rng=None):
+                      structure: PromptStructure, *, rng=None):
     """Forward pass on freshly drawn prompts that only samples the noise the model can see.
 
     The model touches a demonstration word only through its score ``x_l · k`` (k = W_Kᵀ W_Q x_q)
@@ -192,8 +192,8 @@ def evaluate(model: ConceptTransformer, sampler: ConceptPromptSampler, n_prompts
             F, a, losses, y = fp.output, fp.attention, fp.losses, fp.targets
             match = batch.match_mask
         else:
-            st = sampler.sample_structure(size, gen)
-            F, a, losses, y = projected_forward(model, sampler, st, gen)
+            st = sampler.sample_structure(size, rng=gen)
+            F, a, losses, y = projected_forward(model, sampler, st, rng=gen)
             match = st.semantics[:, :L] == st.semantics[:, L:]
         errors = y * F <= 0
         has_match = match.any(axis=1)

@@ -16,7 +16,7 @@ The "stacked" layout has tokens ``[x_l; ỹ_l] ∈ R^{2d}`` and the query ``[x_q
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 
 import numpy as np
 
@@ -47,7 +47,7 @@ def check_distribution(name: str, probs, size: int) -> np.ndarray:
     return p / p.sum()
 
 
-def retrieval_floor(context_length: int, label_noise: float = 0.0) -> float:
+def retrieval_floor(context_length: int, *, label_noise: float = 0.0) -> float:
     """Test error of the "attend to matching demonstrations and copy their label" mechanism.
 
     The mechanism averages the labels of the demonstrations that share the query's semantic
@@ -273,6 +273,7 @@ class ConceptPromptSampler:
     """
 
     dictionary: ConceptDictionary
+    _: KW_ONLY  # the options after the dictionary are keyword-only
     context_length: int = 8
     concept_probs: tuple | None = None
     p_poly: float = 0.5
@@ -329,7 +330,7 @@ class ConceptPromptSampler:
 
     def floor(self) -> float:
         """Error floor of the retrieval mechanism (:func:`retrieval_floor`; 2^{−L} noiseless)."""
-        return retrieval_floor(self.context_length, self.label_noise)
+        return retrieval_floor(self.context_length, label_noise=self.label_noise)
 
     @property
     def bayes_error(self) -> float:
@@ -349,7 +350,7 @@ class ConceptPromptSampler:
                     label_noise=self.label_noise, cross_concept=self.cross_concept,
                     feature_swap=self.feature_swap, layout=self.layout)
 
-    def sample_structure(self, n_prompts: int, rng=None) -> "PromptStructure":
+    def sample_structure(self, n_prompts: int, *, rng=None) -> "PromptStructure":
         """Draw the discrete part of ``n_prompts`` prompts (concepts, semantics, polysemy, labels).
 
         :meth:`sample` embeds it with the features and noise; drawing it separately lets an
@@ -398,7 +399,7 @@ class ConceptPromptSampler:
             x[st.polysemous] += dic.all_word_features[st.extra_concept, st.extra_sign].sum(axis=1)
         return x
 
-    def sample(self, n_prompts: int, rng=None) -> ConceptPrompts:
+    def sample(self, n_prompts: int, *, rng=None) -> ConceptPrompts:
         """Draw ``n_prompts`` independent prompts.
 
         Parameters
@@ -408,7 +409,7 @@ class ConceptPromptSampler:
         rng : int, SeedSequence or Generator
         """
         gen = as_generator(rng)
-        st = self.sample_structure(n_prompts, gen)
+        st = self.sample_structure(n_prompts, rng=gen)
         dic = self.dictionary
         B, L, d = st.task.shape[0], self.context_length, dic.dim
         x = self.clean_words(st)

@@ -90,7 +90,7 @@ def architecture_comparison(dim: int = 10, *, context_lengths=(10, 20, 40, 80),
         glass = SpinGlass.from_prompts(prompts, l2=l2)
         exact = glass.boltzmann(1.0, pseudo_inverse=(l2 == 0)).mean_weights
         out["exact_test_error"] = test_error(exact, test)
-        out["population_error"] = population_error(population_gain(dim, N, l2), dim, N)
+        out["population_error"] = population_error(population_gain(dim, N, l2=l2), dim, N)
         return out
 
     parameters = dict(dim=dim, context_lengths=Ns.tolist(), models=list(models),

@@ -160,7 +160,7 @@ def context_length_sweep(dim: int = 20, *, context_lengths=tuple(range(20, 201, 
                 out["amp_converged"] = float(amp.converged)
                 out["amp_test_error"] = (test_error(amp.mean_weights, test) if amp.converged
                                          else np.nan)
-        out["population_error"] = population_error(population_gain(dim, N, l2), dim, N)
+        out["population_error"] = population_error(population_gain(dim, N, l2=l2), dim, N)
         return out
 
     parameters = dict(dim=dim, context_lengths=Ns.tolist(), n_prompts=n_prompts, model=model,

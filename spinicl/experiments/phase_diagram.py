@@ -74,7 +74,7 @@ class PhaseDiagram:
 
     def population_error(self) -> np.ndarray:
         """e(g) of the P → ∞ ground state for each N (the large-P limit of ``icl_error``)."""
-        g = population_gain(self.dim, self.context_lengths, self.parameters.get("l2", 0.0))
+        g = population_gain(self.dim, self.context_lengths, l2=self.parameters.get("l2", 0.0))
         return population_error(g, self.dim, self.context_lengths)
 
     def save(self, out_dir, stem: str = "phase_diagram") -> dict:

@@ -68,7 +68,7 @@ def resolve_options(variant, beta, damping, max_iter, tol, init, divergence_fact
     return beta, damping, max_iter, tol, init, divergence_factor
 
 
-def initial_state(model, beta: float, init, rng=None) -> tuple[np.ndarray, np.ndarray]:
+def initial_state(model, beta: float, init, *, rng=None) -> tuple[np.ndarray, np.ndarray]:
     """The starting (m, v) of a cavity iteration.
 
     ``init`` is one of
@@ -322,7 +322,7 @@ def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     operator = _resolve_operator(model, operator, schedule)
-    m0, v0 = initial_state(model, beta, init, rng)
+    m0, v0 = initial_state(model, beta, init, rng=rng)
     code = VARIANT_CODES[variant]
     fields = np.ascontiguousarray(model.fields, dtype=float)
     lam = np.ascontiguousarray(model.self_couplings, dtype=float)

@@ -49,7 +49,7 @@ def _write_couplings(model, out) -> None:
     elif getattr(model, "_hessian", None) is not None:
         np.negative(model._hessian, out=out, casting="same_kind")
     else:
-        np.negative(model.gram("the dense couplings J of one instance"), out=out,
+        np.negative(model.gram(what="the dense couplings J of one instance"), out=out,
                     casting="same_kind")
 
 

@@ -1,4 +1,4 @@
-"""``solve(model, beta, method=...)``: one entry point for every finite-size solver."""
+"""``solve(model, beta, *, method=...)``: one entry point for every finite-size solver."""
 from __future__ import annotations
 
 from .._validation import check_choice
@@ -14,7 +14,7 @@ METHODS = {
 }
 
 
-def solve(model, beta: float, method: str = "tap", *, rng=None, **options):
+def solve(model, beta: float, *, method: str = "tap", rng=None, **options):
     """Marginals of exp(−βH) by the chosen ``method`` (see :data:`METHODS`).
 
     ``options`` go to the solver: :func:`~spinicl.solvers.solve_tap` (``"tap"``, ``"li2024"``),

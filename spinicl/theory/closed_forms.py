@@ -24,7 +24,7 @@ def _scalar(*values):
     return [float(v) for v in values]
 
 
-def lu_icl_error(alpha, tau, kappa=np.inf, noise=0.0) -> float:
+def lu_icl_error(alpha, tau, *, kappa=np.inf, noise=0.0) -> float:
     """Ridgeless e_ICL of Lu et al. (their two closed forms; ∞ at τ = 1)."""
     alpha, tau, kappa, rho = _scalar(alpha, tau, kappa, noise)
     x = (1.0 + rho) / alpha
@@ -40,7 +40,8 @@ def lu_icl_error(alpha, tau, kappa=np.inf, noise=0.0) -> float:
             + ((1 + rho) / (tau - 1) * m + 1) * x + rho * m / (tau - 1) + rho)
 
 
-def lu_effective_ridge(alpha, tau, l2, kappa=np.inf, noise=0.0, *, n_starts: int = 100) -> float:
+def lu_effective_ridge(alpha, tau, l2, *, kappa=np.inf, noise=0.0,
+                       n_starts: int = 100) -> float:
     """ε: smallest positive root of 1 − τ + τλ/ε − εS(ε + x) = 0, by fsolve from many starts.
 
     Mirrors Lu et al.'s procedure (100 starting points in (0, 10]); it is the baseline of the
@@ -65,11 +66,11 @@ def lu_effective_ridge(alpha, tau, l2, kappa=np.inf, noise=0.0, *, n_starts: int
     return min(roots) if roots else np.nan
 
 
-def lu_icl_error_ridge(alpha, tau, l2, kappa=np.inf, noise=0.0, *, eps=None) -> float:
+def lu_icl_error_ridge(alpha, tau, l2, *, kappa=np.inf, noise=0.0, eps=None) -> float:
     """Ridge (λ > 0) e_ICL of Lu et al.; ``eps`` skips the root-finding when given."""
     alpha, tau, lam, kappa, rho = _scalar(alpha, tau, l2, kappa, noise)
     x = (1.0 + rho) / alpha
-    e = lu_effective_ridge(alpha, tau, lam, kappa, rho) if eps is None else float(eps)
+    e = lu_effective_ridge(alpha, tau, lam, kappa=kappa, noise=rho) if eps is None else float(eps)
     nu = x + e
     s, sp = mp_stieltjes(nu, kappa), mp_stieltjes_derivative(nu, kappa)
     c_e = ((rho + nu - nu**2 * s - e * (1 - 2 * nu * s - nu**2 * sp))
@@ -78,7 +79,7 @@ def lu_icl_error_ridge(alpha, tau, l2, kappa=np.inf, noise=0.0, *, eps=None) -> 
             + 1 + rho)
 
 
-def lu_idg_error(alpha, tau, kappa=np.inf, noise=0.0) -> float:
+def lu_idg_error(alpha, tau, *, kappa=np.inf, noise=0.0) -> float:
     """Ridgeless e_IDG of Lu et al. (tasks of the training pool); ∞ at τ = 1."""
     alpha, tau, kappa, rho = _scalar(alpha, tau, kappa, noise)
     X = (1.0 + rho) / alpha

@@ -48,7 +48,7 @@ class TrainingDiverged(RuntimeError):
     """Raised (with ``on_divergence="raise"``) when the loss or a gradient stops being finite."""
 
 
-def equivalent_l2(weight_decay: float, optimizer: str = "adam") -> float:
+def equivalent_l2(weight_decay: float, *, optimizer: str = "adam") -> float:
     """λ0 of the Hamiltonian whose minimiser is a stationary point of training with coupled decay.
 
     Returns ``weight_decay / 2`` for ``"adam"`` and ``"sgd"`` (coupled L2, gradient g + wd·W on
@@ -64,7 +64,7 @@ def equivalent_l2(weight_decay: float, optimizer: str = "adam") -> float:
     return weight_decay / 2.0
 
 
-def objective_gradient(model: AttentionModel, prompts, weight_decay: float = 0.0) -> dict:
+def objective_gradient(model: AttentionModel, prompts, *, weight_decay: float = 0.0) -> dict:
     """∇L + wd·θ on ``prompts``: what a coupled-decay optimiser drives to zero."""
     _, grads = model.loss_and_grad(prompts)
     return {k: g + weight_decay * model.params[k] for k, g in grads.items()}

@@ -131,8 +131,8 @@ class Adam(Optimizer):
     _buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _decoupled = False
 
-    def __init__(self, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, *, amsgrad: bool = False):
+    def __init__(self, lr: float = 1e-3, *, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False):
         super().__init__(lr, weight_decay=weight_decay)
         if len(tuple(betas)) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
@@ -178,8 +178,8 @@ class AdamW(Adam):
     name = "adamw"
     _decoupled = True
 
-    def __init__(self, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, *, amsgrad: bool = False):
+    def __init__(self, lr: float = 1e-3, *, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False):
         super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
 
@@ -203,7 +203,7 @@ class SGD(Optimizer):
     name = "sgd"
     _buffers = ("momentum_buffer",)
 
-    def __init__(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0, *,
+    def __init__(self, lr: float, *, momentum: float = 0.0, weight_decay: float = 0.0,
                  dampening: float = 0.0, nesterov: bool = False):
         super().__init__(lr, weight_decay=weight_decay)
         self.momentum = check_real("momentum", momentum, minimum=0.0, maximum=1.0,
