@@ -20,6 +20,7 @@ from matplotlib import colors
 from ..._io import save_json_atomic
 from .. import register_figure
 from .._style import panel_label, plt, save_figure, style
+from ...experiments.memorisation_theory import memorisation_theory
 
 __all__ = ["plot_memorisation_phase", "make", "QUICK_OPTIONS", "STEM", "phase_caption",
            "phase_numbers"]
@@ -78,20 +79,6 @@ class _KAxis:
             ax.axvspan(self.edges_finite[-1], self.inf_edges[0], color="w", zorder=3, lw=0)
         ax.axvline(np.log2(dim), color="0.15", ls="--", lw=0.8, zorder=4)
         ax.set_xlabel(r"task-pool size $k$ ($\infty$: a fresh task per prompt)")
-
-
-def _theory_grid(p, kaxis, tau_edges, n_k=70, n_tau=70):
-    """The replica theory on a fine (κ, τ) grid and on τ at κ = ∞ (for the k = ∞ column)."""
-    from ... import theory
-
-    D, N = p["dim"], p["context_length"]
-    lam = D * p["equivalent_l2"]
-    x_f = np.linspace(kaxis.edges_finite[0], kaxis.edges_finite[-1], n_k)
-    t_f = np.geomspace(tau_edges[0], tau_edges[-1], n_tau)
-    common = dict(alpha=N / D, noise=p["label_noise"] ** 2, l2=lam)
-    fin = theory.solve_grid(tau=t_f[:, None], kappa=(2.0**x_f / D)[None, :], **common)
-    inf = theory.solve_grid(tau=t_f, kappa=np.inf, **common)
-    return x_f, t_f, fin, inf
 
 
 def _levels(candidates, values):
@@ -198,7 +185,9 @@ def plot_memorisation_phase(result, path=None):
     kaxis = _KAxis(k)
     icl = result.mean("icl_error")
     gap = result.mean("task_gap")
-    x_f, t_f, fin, inf = _theory_grid(p, kaxis, tau_edges)
+    th = memorisation_theory(p, log2_k_range=(kaxis.edges_finite[0], kaxis.edges_finite[-1]),
+                             tau_range=(tau_edges[0], tau_edges[-1]), cut_tau=tau[-1])
+    x_f, t_f, fin, inf = th["log2_k"], th["tau"], th["grid"], th["fresh"]
     with style():
         fig, axes = plt.subplots(2, 2, figsize=(7.8, 6.3), layout="constrained")
         fig.get_layout_engine().set(wspace=0.06, hspace=0.04)
@@ -235,13 +224,8 @@ def plot_memorisation_phase(result, path=None):
             panel_label(ax, letter)
 
         # (c) cut at the largest P, theory at exactly this τ
-        from ... import theory
-
         j = -1
-        cut = dict(alpha=N / D, tau=tau[j], noise=p["label_noise"] ** 2,
-                   l2=D * p["equivalent_l2"])
-        line = theory.solve_grid(kappa=2.0**x_f / D, **cut)
-        line_inf = theory.solve_saddle_point(kappa=np.inf, **cut)
+        line, line_inf = th["cut"], th["cut_fresh"]
         for name, colour, marker, lab in (("icl", "C3", "o", r"$e_\mathrm{ICL}$"),
                                           ("idg", "C0", "s", r"$e_\mathrm{IDG}$")):
             ax_c.errorbar(kaxis.x, result.mean(f"{name}_error")[:, j],
