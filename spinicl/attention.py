@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_choice, check_finite_array
+from .nn import merged_linear_attention_forward
 
 __all__ = ["linear_attention", "attention_output", "feature_factors", "features",
            "NORMALIZATIONS"]
@@ -56,14 +57,14 @@ def _prefactor(context_length: int, normalization: str) -> float:
 def attention_output(tokens, W, *, normalization: str = "model") -> np.ndarray:
     """Full output F(X) = (1/N) X Xᵀ W X of every prompt, shape (P, D+1, N+1).
 
-    This is the reference forward pass, O(P·D²·N); predictions should use
-    :func:`linear_attention`.
+    This is the reference forward pass, O(P·D²·N), of the one definition
+    :func:`spinicl.nn.merged_linear_attention_forward` (the training models' full path runs it
+    too); predictions should use :func:`linear_attention`.
     """
     tokens = _tokens_of(tokens)
     W = _weights_of(W, tokens.shape[1] - 1)
     scale = _prefactor(tokens.shape[2] - 1, normalization)
-    gram = tokens @ np.swapaxes(tokens, 1, 2)
-    return scale * (gram @ W @ tokens)
+    return merged_linear_attention_forward(tokens, W, scale=scale)[0]
 
 
 def feature_factors(prompts_or_tokens, *, normalization: str = "model"):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import nn
 from .._validation import (as_generator, as_seed_sequence, check_choice, check_int,
                            check_real, child_seed)
 from .dictionary import ConceptDictionary
@@ -141,9 +142,7 @@ def projected_forward(model: ConceptTransformer, sampler: ConceptPromptSampler,
             * gen.standard_normal((B, L))
     if model.query_self_attention:
         scores = np.concatenate([scores, np.einsum("bd,bd->b", xq, kq)[:, None]], axis=1)
-    scores -= scores.max(axis=1, keepdims=True)
-    a = np.exp(scores)
-    a /= a.sum(axis=1, keepdims=True)
+    a = nn.softmax(scores, axis=1)
     neurons = model.effective_neurons()                          # W̃ = W_O W_V, (m, d)
     label_pre = np.einsum("ksd,rd->ksr", dic.label_features, neurons)
     clean = label_pre[st.label_concept[:, None], (1 - st.labels[:, :L]) // 2]   # (B, L, m)
@@ -151,7 +150,7 @@ def projected_forward(model: ConceptTransformer, sampler: ConceptPromptSampler,
     if sampler.label_std > 0:
         eta = gen.standard_normal((B, dic.dim)) @ neurons.T
         pre += (sampler.label_std * np.linalg.norm(a[:, :L], axis=1))[:, None] * eta
-    F = np.maximum(pre, 0.0) @ p["v"]
+    F = nn.relu(pre) @ p["v"]
     y = st.labels[:, L].astype(float)
     losses, _ = model.loss_terms(y * F)
     return F, a, losses, y

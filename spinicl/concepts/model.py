@@ -13,11 +13,13 @@ Reconstruction of the model of Bu et al. (NeurIPS 2024), ``shared/reference/mult
     MLP         F = Σ_r v_r ReLU(⟨w_r, o⟩),  W_O = [w_1 … w_m]ᵀ,  v_r = +1/m (r < m/2), −1/m
     prediction  ŷ = sign F;   loss  ℓ(yF) + (λ/2) Σ_trainable ‖W‖²,  ℓ logistic or hinge
 
-Gradients are written out by hand and fused: the scores are computed as ``k_l · (W_Kᵀ W_Q x_q)``
-so no (B, L, h) key tensor is formed, and each parameter gradient is a single (B × ·) matrix
-product. :mod:`spinicl.training.layers` provides the same forward pass for generic token
-matrices; it is the unfused baseline of ``benchmarks/bench_concepts.py`` and the cross-check in
-the tests.
+The pieces are those of :mod:`spinicl.nn` (softmax and its backward, ReLU, the logistic and
+hinge margin terms); the attention and the MLP are fused around them: the scores are computed as
+``k_l · (W_Kᵀ W_Q x_q)`` so no (B, L, h) key tensor is formed, and each parameter gradient is a
+single (B × ·) matrix product. This fused pass is an optimisation of the generic
+:func:`spinicl.nn.attention_forward` + :func:`spinicl.nn.relu_mlp_forward` on stacked token
+columns, tested equal to it (``tests/test_nn.py``); the generic pass is the unfused baseline of
+``benchmarks/bench_concepts.py``.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import nn
 from .._validation import as_generator, check_choice, check_int, check_real
 from .prompts import ConceptPrompts
 
@@ -35,16 +38,7 @@ INITS = ("tied", "gaussian", "zero")
 LOSSES = ("logistic", "hinge")
 _ALL_PARAMS = {"separate": ("W_Q", "W_K", "W_V", "W_O", "v"),
                "merged": ("W_KQ", "W_V", "W_O", "v")}
-
-
-def _logistic(margin):
-    """log(1 + e^{−m}) and its derivative −σ(−m), finite for every margin."""
-    return np.logaddexp(0.0, -margin), -0.5 * (1.0 - np.tanh(0.5 * margin))
-
-
-def _hinge(margin):
-    active = margin < 1.0
-    return np.where(active, 1.0 - margin, 0.0), np.where(active, -1.0, 0.0)
+_MARGIN_TERMS = {"logistic": nn.logistic_margin, "hinge": nn.hinge_margin}
 
 
 @dataclass(eq=False)
@@ -246,13 +240,11 @@ class ConceptTransformer:
             qp = None
             kq = xq @ p["W_KQ"].T
         scores = np.einsum("btd,bd->bt", keys, kq)
-        scores -= scores.max(axis=1, keepdims=True)
-        a = np.exp(scores)
-        a /= a.sum(axis=1, keepdims=True)
+        a = nn.softmax(scores, axis=1)
         label_mean = np.einsum("bt,btd->bd", a, values)  # Σ a_l ỹ_l
         o = label_mean @ p["W_V"].T
         pre = o @ p["W_O"].T
-        hidden = np.maximum(pre, 0.0)
+        hidden = nn.relu(pre)
         F = hidden @ p["v"]
         y = np.asarray(prompts.targets, dtype=float)
         losses, dl = self.loss_terms(y * F)
@@ -262,7 +254,7 @@ class ConceptTransformer:
 
     def loss_terms(self, margins):
         """(ℓ(m), ℓ'(m)) of the margins m = y F for the model's loss."""
-        return (_logistic if self.loss == "logistic" else _hinge)(np.asarray(margins, float))
+        return _MARGIN_TERMS[self.loss](margins)
 
     def decision(self, prompts: ConceptPrompts) -> np.ndarray:
         """F(P) for every prompt."""
@@ -301,7 +293,7 @@ class ConceptTransformer:
         if needs_attention:
             g_mean = g_o @ p["W_V"]                                  # (B, d)
             g_a = np.einsum("btd,bd->bt", fp.values, g_mean)
-            g_s = fp.attention * (g_a - np.sum(fp.attention * g_a, axis=1, keepdims=True))
+            g_s = nn.softmax_backward(g_a, fp.attention, axis=1)
             g_kq = np.einsum("bt,btd->bd", g_s, fp.keys)            # (B, key dim)
             if self.attention == "merged":
                 grads["W_KQ"] = g_kq.T @ fp.query

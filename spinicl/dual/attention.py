@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import nn
 from .._validation import check_choice, check_finite_array, check_real
+from ..nn import MODES, attention_mask
 
 __all__ = ["softmax_attention", "linearized_attention", "AttentionOutput", "MODES"]
-
-MODES = ("query_only", "full", "causal")
 
 
 @dataclass(eq=False)
@@ -77,31 +77,6 @@ class _Setup:
     multihead: bool
     mask: np.ndarray         # (T_q, T) boolean
     query_positions: np.ndarray
-
-
-def attention_mask(mode: str, n_tokens: int, query_in_softmax: bool) -> np.ndarray:
-    """Boolean (T_q, T) mask of which keys each attending token sees."""
-    check_choice("mode", mode, MODES)
-    T = n_tokens
-    if mode == "query_only":
-        mask = np.ones((1, T), dtype=bool)
-        if not query_in_softmax:
-            if T < 2:
-                raise ValueError("tokens must hold at least one demonstration besides the query "
-                                 "when query_in_softmax=False")
-            mask[0, -1] = False
-        return mask
-    if mode == "full":
-        mask = np.ones((T, T), dtype=bool)
-        if not query_in_softmax:
-            if T < 2:
-                raise ValueError("tokens must hold at least 2 tokens when query_in_softmax=False")
-            np.fill_diagonal(mask, False)
-        return mask
-    if not query_in_softmax:
-        raise ValueError("query_in_softmax=False is not available for mode='causal': the first "
-                         "token would attend to nothing; use mode='full' or 'query_only'")
-    return np.tril(np.ones((T, T), dtype=bool))
 
 
 def check_weights(tokens, W_K, W_Q, W_V, W_O=None):
@@ -151,7 +126,7 @@ def _setup(tokens, W_K, W_Q, W_V, W_O, mode, query_in_softmax, scale) -> _Setup:
     else:
         scale = check_real("scale", scale, minimum=0.0, strict_min=True)
     T = tokens.shape[2]
-    mask = attention_mask(mode, T, bool(query_in_softmax))
+    mask = attention_mask(mode, T, query_in_softmax=bool(query_in_softmax))
     positions = np.array([T - 1]) if mode == "query_only" else np.arange(T)
     return _Setup(tokens, W_K, W_Q, W_V, W_O, scale, batched, multihead, mask, positions)
 
@@ -166,10 +141,7 @@ def _views(s: _Setup):
 
 def _finish(s: _Setup, out, attention, log_norm, mode, query_in_softmax) -> AttentionOutput:
     """Combine heads, apply W_O and drop the axes the caller did not ask for."""
-    P, n_heads, d_v, T_q = out.shape
-    combined = out.reshape(P, n_heads * d_v, T_q)
-    if s.W_O is not None:
-        combined = np.einsum("oc,pct->pot", s.W_O, combined)
+    combined = nn.combine_heads(out, s.W_O)
     if mode == "query_only":
         combined = combined[..., 0]
         if attention is not None:
@@ -211,14 +183,11 @@ def softmax_attention(tokens, W_K, W_Q, W_V, *, mode: str = "query_only",
         Output projection applied to the concatenated heads.
     """
     s = _setup(tokens, W_K, W_Q, W_V, W_O, mode, query_in_softmax, scale)
-    K, Q, V = _views(s)
-    scores = s.scale * np.einsum("phot,phos->phts", Q, K, optimize=True)
-    scores = np.where(s.mask, scores, -np.inf)
-    scores -= scores.max(axis=-1, keepdims=True)
-    weights = np.exp(scores)
-    weights /= weights.sum(axis=-1, keepdims=True)
-    out = np.einsum("phts,phvs->phvt", weights, V, optimize=True)
-    return _finish(s, out, weights, None, mode, query_in_softmax)
+    # the heads' outputs and weights of the one multi-head attention (W_O applied by _finish)
+    _, cache = nn.multihead_attention_forward(s.tokens, s.W_Q, s.W_K, s.W_V, kind="softmax",
+                                              mode=mode, query_in_softmax=query_in_softmax,
+                                              scale=s.scale)
+    return _finish(s, cache["heads"], cache["weights"], None, mode, query_in_softmax)
 
 
 def _head_features(features, n_heads: int, d_o: int) -> list:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import nn
 from .._validation import check_choice, check_finite_array
 from .attention import linearized_attention, softmax_attention
 from .model import DualModel, DualSequence
@@ -90,11 +91,14 @@ def transformer_layer(tokens, W_K, W_Q, W_V, W_1, W_2, *, features=None,
     pre = W_1 @ z
     if pattern is None:
         mask = pre > 0
+        hidden = nn.relu(pre)
     else:
+        # a frozen pattern makes the FFN the linear map W_2 diag(pattern) W_1
         mask = np.asarray(pattern, dtype=bool)
         if mask.shape != pre.shape:
             raise ValueError(f"pattern must have shape {pre.shape}, got {mask.shape}")
-    out = W_2 @ (pre * mask)
+        hidden = pre * mask
+    out = W_2 @ hidden
     if ffn_residual:
         out = out + z
     return LayerOutput(out, z, mask, att.attention)

@@ -32,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import nn
 from .._io import run_record, save_json_atomic, save_npz_atomic
 from .._progress import progress_bar
 from .._validation import as_seed_sequence, check_choice, check_int, check_real, child_seed
 from ..prompts import sample_prompts
-from ..training import layers
 from ..training.models import AttentionModel
 
 __all__ = ["ModifiedAttention", "VARIANTS", "DEFAULT_SETTINGS", "ModificationStudy",
@@ -148,8 +148,8 @@ class ModifiedAttention(AttentionModel):
         if f"{tag}_W1" not in self.params:
             return U, None
         p = self.params
-        out, cache = layers.relu_mlp_forward(U, p[f"{tag}_W1"], p[f"{tag}_b1"], p[f"{tag}_W2"],
-                                             p[f"{tag}_b2"])
+        out, cache = nn.relu_mlp_forward(U, p[f"{tag}_W1"], p[f"{tag}_b1"], p[f"{tag}_W2"],
+                                         p[f"{tag}_b2"])
         return U + out, cache
 
     def _negative_mixing(self, tokens, weights):
@@ -185,7 +185,7 @@ class ModifiedAttention(AttentionModel):
         K, k_cache = self._view("gK", K0)
         V, v_cache = self._view("gV", V0)
         scores = scale * np.matmul(q[:, None, :], K)[:, 0, :]
-        weights = layers.softmax(scores, axis=1)
+        weights = nn.softmax(scores, axis=1)
         mult = np.ones(T)
         if self.variant == "regularized":
             if self.reg_mode == "self_term":
@@ -215,15 +215,14 @@ class ModifiedAttention(AttentionModel):
         else:
             d_a = d_coef
         d_w = d_a * c["mult"]
-        w = c["weights"]
-        d_s = w * (d_w - np.sum(w * d_w, axis=1, keepdims=True))
+        d_s = nn.softmax_backward(d_w, c["weights"], axis=1)
         d_K = c["scale"] * c["q"][:, :, None] * d_s[:, None, :]
         d_q = c["scale"] * np.matmul(c["K"], d_s[:, :, None])[:, :, 0]
         grads = {}
         for tag, d_view, cache in (("gK", d_K, c["k_cache"]), ("gV", d_V, c["v_cache"])):
             if cache is None:
                 continue
-            d_in, g = layers.relu_mlp_backward(d_view, cache)
+            d_in, g = nn.relu_mlp_backward(d_view, cache)
             for key, value in g.items():
                 grads[f"{tag}_{key}"] = value
             if tag == "gK":

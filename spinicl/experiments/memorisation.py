@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import nn
 from .._validation import as_seed_sequence, check_int, check_real, child_seed
 from ..hamiltonian import SpinGlass
 from ..observables import population_test_error, test_error
@@ -68,9 +69,7 @@ def dmmse_predictions(prompts, task_pool, label_noise: float) -> np.ndarray:
         G = np.einsum("pnd,pne->pde", Z[sl], Z[sl])
         quad = np.einsum("kd,pde,ke->pk", pool, G, pool, optimize=True)
         loglik = -(quad - 2.0 * b @ pool.T) / (2.0 * label_noise**2)
-        loglik -= loglik.max(axis=1, keepdims=True)
-        post = np.exp(loglik)
-        post /= post.sum(axis=1, keepdims=True)
+        post = nn.softmax(loglik, axis=1)         # the posterior over the pool
         out[sl] = np.einsum("pk,kd,pd->p", post, pool, zq[sl], optimize=True)
     return out
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_generator, check_choice, check_int, check_real
+from .. import nn
 from ..attention import feature_factors
 from . import layers
 
@@ -77,9 +78,8 @@ class Batch:
         return self.tokens.shape[1] - 1
 
 
-def _mse(pred, targets):
-    residual = pred - targets
-    return float(np.mean(residual**2)), (2.0 / residual.size) * residual
+# PyTorch's MSELoss and its gradient, (mean (ŷ − y)², (2/P)(ŷ − y)), from the one nn module
+_mse = nn.mse_loss
 
 
 class AttentionModel:
@@ -224,18 +224,16 @@ class AttentionModel:
 
 # ---------------------------------------------------------------------------------- SLA
 def _sla_full_forward(tokens, W):
-    """F = (1/N) X Xᵀ W X for every prompt, the reference O(P·D²·N) pass."""
-    N = tokens.shape[2] - 1
-    gram = tokens @ np.swapaxes(tokens, 1, 2) / N
-    out = gram @ W @ tokens
-    return out[:, -1, -1], gram
+    """F = (1/N) X Xᵀ W X for every prompt, the reference O(P·D²·N) pass (:mod:`spinicl.nn`)."""
+    out, cache = nn.merged_linear_attention_forward(tokens, W, scale=1.0 / (tokens.shape[2] - 1))
+    return out[:, -1, -1], cache
 
 
-def _sla_full_backward(d_pred, tokens, gram):
-    """dL/dW of the full pass: dF is zero except at [D, N]; dW = Σ_p G_pᵀ dF_p X_pᵀ."""
-    d_out = np.zeros(tokens.shape)
+def _sla_full_backward(d_pred, cache):
+    """dL/dW of the full pass: dF is zero except at [D, N]; dW = (1/N) Σ_p G_pᵀ dF_p X_pᵀ."""
+    d_out = np.zeros(cache["X"].shape)
     d_out[:, -1, -1] = d_pred
-    return np.einsum("pba,pbt,pct->ac", gram, d_out, tokens, optimize=True)
+    return nn.merged_linear_attention_backward(d_out, cache)[1]["W"]
 
 
 def _merged_loss_and_grad(batch, W):
@@ -292,12 +290,10 @@ class MergedLinearAttention(AttentionModel):
         return _merged_loss_and_grad(batch, self.params["W"])
 
     def _forward_full(self, batch):
-        pred, gram = _sla_full_forward(batch.tokens, self.params["W"])
-        return pred, (gram, batch.tokens)
+        return _sla_full_forward(batch.tokens, self.params["W"])
 
     def _backward_full(self, d_pred, cache):
-        gram, tokens = cache
-        return {"W": _sla_full_backward(d_pred, tokens, gram)}
+        return {"W": _sla_full_backward(d_pred, cache)}
 
 
 class SeparateLinearAttention(AttentionModel):
