@@ -179,8 +179,9 @@ def solve_li2024_batch(couplings=None, fields=None, self_couplings=None, beta: f
     converged = status == STATUS_CONVERGED
     counts = {STATUS_NAMES[int(s)]: int(np.sum(status == s))
               for s in np.unique(status)}
-    message = (f"{int(converged.sum())}/{B} converged (" +
-               ", ".join(f"{k}: {c}" for k, c in counts.items()) + ")")
+    # the verdict leads; the criterion and how the other runs ended follow
+    message = (f"{int(converged.sum())}/{B} converged (error <= tol {tol:g}); " +
+               ", ".join(f"{k}: {c}" for k, c in counts.items()))
     return BatchSolverResult(
         mean=m.astype(float), variance=v.astype(float), converged=converged, n_iter=n_iter,
         status=status, error=final, residuals=residuals, method=variant, message=message,
