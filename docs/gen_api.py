@@ -14,6 +14,7 @@ from pathlib import Path
 MODULES = [
     ("spinicl.prompts", "Prompts"),
     ("spinicl.attention", "Linear attention and spin features"),
+    ("spinicl.nn", "Neural-network pieces (softmax, masks, attention, MLP, losses)"),
     ("spinicl.hamiltonian", "The spin glass"),
     ("spinicl.measure", "The exact Boltzmann measure"),
     ("spinicl.observables", "Observables"),
