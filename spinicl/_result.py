@@ -27,10 +27,12 @@ from __future__ import annotations
 import enum
 import numbers
 import warnings
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Status", "RESULT_FIELDS", "result_repr", "check_result", "deprecated_alias"]
+__all__ = ["Status", "IterativeResult", "RESULT_FIELDS", "result_repr", "check_result",
+           "deprecated_alias"]
 
 RESULT_FIELDS = ("converged", "status", "message", "n_iter", "settings", "seconds")
 
@@ -87,6 +89,21 @@ class Status(str, enum.Enum):
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
             return cls.from_code(value)
         raise TypeError(f"status must be a Status, str or int code, got {type(value).__name__}")
+
+
+@runtime_checkable
+class IterativeResult(Protocol):
+    """The fields every result of an iterative run has (for annotations and ``isinstance``).
+
+    :func:`check_result` checks the values too (types, and ``converged`` against ``status``).
+    """
+
+    converged: bool
+    status: Status
+    message: str
+    n_iter: int
+    settings: dict
+    seconds: float
 
 
 _CODES = {Status.CONVERGED: 0, Status.MAX_ITER: 1, Status.DIVERGED: 2, Status.NON_FINITE: 3,

@@ -10,7 +10,7 @@ import pytest
 
 import spinicl
 from spinicl import theory
-from spinicl._result import RESULT_FIELDS, Status, check_result, result_repr
+from spinicl._result import RESULT_FIELDS, IterativeResult, Status, check_result, result_repr
 from spinicl.concepts.train import default_setup, train_concepts
 from spinicl.samplers import sample
 from spinicl.solvers import solve, solve_li2024_batch
@@ -106,6 +106,7 @@ def test_every_result_follows_the_protocol(label, model, prompts):
     make, expected = cases[label]
     result = make()
     check_result(result)                     # fields, types, converged <-> status
+    assert isinstance(result, IterativeResult)
     for name in RESULT_FIELDS:
         assert hasattr(result, name)
     if expected is not None:

@@ -81,9 +81,15 @@ class TheoryResult:
     residual: float
     n_solutions: int
     message: str
-    status: Status = Status.CONVERGED
+    status: Status | None = None
     settings: dict = field(default_factory=dict, compare=False)
     seconds: float = 0.0
+
+    def __post_init__(self):
+        # built without a status (e.g. from arrays saved before the protocol): derive it
+        status = (Status.coerce(self.status) if self.status is not None
+                  else Status.CONVERGED if self.converged else Status.MAX_ITER)
+        object.__setattr__(self, "status", status)
 
     @property
     def g_task(self) -> float:
@@ -141,13 +147,11 @@ class TheorySweep:
             if f.name == "seconds":
                 kwargs[f.name] = self.seconds
                 continue
-            if f.name not in values and f.name == "status":   # built from older arrays
-                values["status"] = (Status.CONVERGED if values["converged"]
-                                    else Status.MAX_ITER)
+            if f.name == "status":
+                kwargs[f.name] = values.get("status")   # None: derived from converged
+                continue
             value = values[f.name]
-            if f.type == "Status":
-                value = Status.coerce(value)
-            elif f.type in ("bool",):
+            if f.type in ("bool",):
                 value = bool(value)
             elif f.type in ("int",):
                 value = int(value)
