@@ -20,6 +20,11 @@ which costs O(T·d_r·(d_o + d_v)) for T tokens instead of the O(T²·d_o) of ex
 Multi-head: pass W_K, W_Q of shape (n_heads, d_o, d_i) and W_V of shape (n_heads, d_v, d_i); head
 outputs are concatenated (heads first) and multiplied by ``W_O`` (d_out × n_heads·d_v) if given.
 Tokens may be one prompt (d_i, T) or a batch (P, d_i, T).
+
+Exact attention, its masks and the head combination are those of the one neural-network module
+(:func:`spinicl.nn.multihead_attention_forward`, :func:`spinicl.nn.attention_mask`,
+:func:`spinicl.nn.combine_heads`); this module adds the dual package's conventions (argument
+order, validation, one prompt or a batch) and the random-feature linearisation.
 """
 from __future__ import annotations
 

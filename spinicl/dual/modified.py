@@ -18,7 +18,8 @@ are our reconstructions, one knob each:
     all other context tokens (``"all"``).
 
 ``"plain"`` is unmodified softmax attention, identical to
-:class:`spinicl.training.SoftmaxAttention`. The layers are
+:class:`spinicl.training.SoftmaxAttention`; the softmax, its backward and the augmentation MLPs
+are those of :mod:`spinicl.nn`. The layers are
 :class:`spinicl.training.AttentionModel` subclasses with analytic gradients, so
 :func:`spinicl.training.train` (Adam, online batches, checkpoints) trains them.
 :func:`compare_modifications` trains every family under several settings against the plain layer
