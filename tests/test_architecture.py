@@ -1,11 +1,11 @@
 """The package's architecture: the import-linter contracts of pyproject.toml hold.
 
 Layers, highest first: commands (cli, commands) > figures > experiments > engines (samplers,
-solvers, theory, training: independent of each other) > core (prompts, attention, hamiltonian,
-measure, observables, diagnostics) > infrastructure (_validation, _io, _checkpoint, _progress,
-_version, _result, sweep). The satellites (concepts, dual) use infrastructure, core and
-engines, are used by nothing below the experiments and do not import each other; no two
-sibling modules import each other in a cycle. Seeds: one ``child_seed``.
+solvers, theory, training: independent of each other) > core (prompts, attention, nn,
+hamiltonian, measure, observables, diagnostics) > infrastructure (_validation, _io,
+_checkpoint, _progress, _version, _result, sweep). The satellites (concepts, dual) use
+infrastructure, core and engines, are used by nothing below the experiments and do not import
+each other; no two sibling modules import each other in a cycle. Seeds: one ``child_seed``.
 """
 import ast
 import subprocess
