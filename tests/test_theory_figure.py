@@ -61,3 +61,11 @@ def test_checkpoint_resume_is_bitwise_identical(tmp_path, monkeypatch):
     calls["n"] = -100
     other = compute(checkpoint=ckpt, **{**settings, "repeats": 3})
     assert calls["n"] == -100 + 4 and other["finite_icl_error"].shape == (2, 2, 3)
+
+
+def test_cells_give_the_same_bits_on_a_process_pool():
+    settings = dict(dims=(3, 4), taus=(0.5, 2.0), repeats=2, rng=7, progress=False)
+    serial = compute(**settings)
+    pooled = compute(executor="process", workers=2, **settings)
+    for key, value in serial.items():
+        np.testing.assert_array_equal(pooled[key], value)
