@@ -30,6 +30,7 @@ DATA_ARGUMENTS = {
     "Adam": ("lr",), "AdamW": ("lr",),                 # the step size, as SGD(lr)
     "DualModel.loss": ("W",), "DualModel.gradient": ("W",), "DualModel.step": ("W",),
     "DualModel.predict": ("W", "x"), "MultiHeadDual.loss": ("weights",),
+    "combine_heads": ("W_O",),                         # the output projection (a weight)
     "DualModel.run": ("n_steps",), "MultiHeadDual.run": ("n_steps",),
     "DualSequence.run": ("n_steps",), "TransformerLayerDual.run": ("n_steps",),
     "random_problem": ("dim", "context_length"),
