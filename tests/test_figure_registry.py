@@ -92,3 +92,18 @@ def test_plot_phase_diagram_is_exported(tmp_path):
     fig, ax = plt.subplots()
     assert figures.plot_phase_diagram(diagram, ax=ax) is ax
     plt.close(fig)
+
+
+def test_a_figure_from_outside_the_package_is_listed_under_other(monkeypatch, capsys):
+    from spinicl.cli import main
+
+    def make(out_dir, *, quick=False, rng=3, progress=True):
+        return []
+
+    make.__module__ = "mypackage.figures"
+    monkeypatch.setattr(figures, "_REGISTRY", dict(available_figures()))
+    figures.register_figure("my-figure", "a user's figure")(make)
+    assert get_figure("my-figure").paper == "other"
+    assert main(["figure", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert "other/\n  my-figure" in listing and "li2024/\n  fig1" in listing

@@ -53,11 +53,13 @@ def run(args) -> int:
 
     if args.list or not args.name:
         figures = available_figures()
-        for paper in PAPERS:
-            print(f"{paper}/")
-            for name, spec in figures.items():
-                if spec.paper == paper:
-                    print(f"  {name:28s} seed {spec.default_seed:<4d} {spec.description}")
+        for paper in (*PAPERS, "other"):
+            names = [name for name, spec in figures.items() if spec.paper == paper]
+            if names:
+                print(f"{paper}/")
+            for name in names:
+                spec = figures[name]
+                print(f"  {name:28s} seed {spec.default_seed!s:<5s}{spec.description}")
         return 0
     for path in make_figure(args.name, args.out, quick=args.quick, rng=args.seed,
                             progress=not args.quiet, **dict(args.settings)):

@@ -127,7 +127,7 @@ def pooled_block_samples(dim: int, context_length: int, n_prompts: int, n_draws:
     return {k: np.concatenate(v) for k, v in pooled.items()}
 
 
-def block_histograms(model, dim: int, n_bins: int = 100) -> tuple[dict, dict]:
+def block_histograms(model, dim: int, *, n_bins: int = 100) -> tuple[dict, dict]:
     """Counts (+1 pseudo-count) of every KL block in the fixed bins, and each block's std."""
     blocks = disorder_blocks(model.couplings, model.fields, dim)
     counts, spread = {}, {}

@@ -59,8 +59,10 @@ class FigureSpec:
 
     @property
     def paper(self) -> str:
-        """The subpackage (paper) the figure belongs to, e.g. ``"li2024"``."""
-        return self.module.split(".")[2]
+        """The subpackage (paper) the figure belongs to, e.g. ``"li2024"``; ``"other"`` for a
+        figure registered from outside :mod:`spinicl.figures`."""
+        parts = self.module.split(".")
+        return parts[2] if parts[:2] == ["spinicl", "figures"] and len(parts) > 3 else "other"
 
     @property
     def default_seed(self) -> int:
