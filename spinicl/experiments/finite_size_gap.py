@@ -89,7 +89,7 @@ def theory_vs_finite_size(*, dims=(10, 20, 40), alpha=2.0,
     kappas = np.asarray(kappas, dtype=float)
     family = theory.solve_grid(alpha, ridgeless_taus[None, :], kappa=kappas[:, None])
     marker_taus = np.array([0.3, 0.6, 0.8, 1.3, 2.0, 3.0])
-    lu_markers = np.array([[theory.lu_icl_error(alpha, t, k) for t in marker_taus]
+    lu_markers = np.array([[theory.lu_icl_error(alpha, t, kappa=k) for t in marker_taus]
                            for k in kappas])
     data = dict(dims=dims, taus=taus, alpha=np.array(alpha), l2=np.array(l2),
                 beta=np.array(beta), repeats=np.array(repeats), dense_taus=dense,
