@@ -32,9 +32,13 @@ def softmax(logits, *, axis: int = -1, mask=None) -> np.ndarray:
     zmax = np.max(z, axis=axis, keepdims=True)
     # a fully masked slice has max −inf: shift by 0 so that exp gives 0, not NaN
     zmax = np.where(np.isfinite(zmax), zmax, 0.0)
-    e = np.exp(z - zmax)
+    # one fresh array, exponentiated and normalised in place: the (B, heads, T, T) score
+    # tensors of long sequences make every extra temporary count
+    e = z - zmax
+    np.exp(e, out=e)
     total = np.sum(e, axis=axis, keepdims=True)
-    return e / np.where(total > 0, total, 1.0)
+    e /= np.where(total > 0, total, 1.0)
+    return e
 
 
 def softmax_backward(d_weights, weights, *, axis: int = -1) -> np.ndarray:
