@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 
 from ._version import __version__
+from ._grid import GridResult  # noqa: E402
 from .attention import attention_output, feature_factors, features, linear_attention  # noqa: E402
 from .hamiltonian import SpinGlass  # noqa: E402
 from .measure import BoltzmannMeasure  # noqa: E402
@@ -53,7 +54,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "__version__", "Prompts", "sample_prompts", "SpinGlass", "BoltzmannMeasure",
+    "__version__", "GridResult", "Prompts", "sample_prompts", "SpinGlass", "BoltzmannMeasure",
     "linear_attention", "attention_output", "features", "feature_factors", "contrast_ratio",
     "identity_overlap", "norm_order_parameter", "test_error", "population_test_error",
     "gibbs_test_error", "hessian_spectrum", "zero_mode_ratio", "zero_mode_ratio_theory",
