@@ -31,17 +31,17 @@ def test_figS4_is_registered():
 def test_quick_run_shapes_and_finite_data(quick):
     out, data, record = quick
     n_c, repeats = len(QUICK_OPTIONS["correlations"]), QUICK_OPTIONS["repeats"]
-    np.testing.assert_allclose(data["coord/token_correlation"], QUICK_OPTIONS["correlations"])
+    np.testing.assert_allclose(data["coord_token_correlation"], QUICK_OPTIONS["correlations"])
     for name in ("sgd_test_error", "exact_test_error", "exact_amp_l2_test_error",
                  "null_test_error", "train_loss", "sgd_contrast_ratio", "sgd_exact_distance",
                  "amp_converged", "amp_error", "amp_n_iter"):
-        assert data[f"data/{name}"].shape == (n_c, repeats), name
-        assert np.all(np.isfinite(data[f"data/{name}"])), name
+        assert data[name].shape == (n_c, repeats), name
+        assert np.all(np.isfinite(data[name])), name
     # AMP is NaN exactly where its final error exceeded 5e-6 (the authors' rule) ...
-    ok = data["data/amp_converged"] == 1
-    np.testing.assert_array_equal(np.isfinite(data["data/amp_test_error"]), ok)
-    np.testing.assert_array_equal(ok, data["data/amp_error"] <= 5e-6)
-    assert np.all(data["data/amp_n_iter"] <= 200)
+    ok = data["amp_converged"] == 1
+    np.testing.assert_array_equal(np.isfinite(data["amp_test_error"]), ok)
+    np.testing.assert_array_equal(ok, data["amp_error"] <= 5e-6)
+    assert np.all(data["amp_n_iter"] <= 200)
     assert ok[0].all()                # ... and converges at weak correlation even at this size
     # the result reloads as an ExperimentResult
     result = ExperimentResult.load(out / "figS4.npz")
@@ -51,16 +51,16 @@ def test_quick_run_shapes_and_finite_data(quick):
 
 def test_training_reaches_the_exact_minimiser_and_amp_is_close_where_converged(quick):
     _, data, _ = quick
-    sgd, exact = data["data/sgd_test_error"], data["data/exact_test_error"]
+    sgd, exact = data["sgd_test_error"], data["exact_test_error"]
     # full-batch Adam with coupled decay converges to A^-1 h at lambda0 = wd/2
-    assert np.all(data["data/sgd_exact_distance"] < 0.01)
+    assert np.all(data["sgd_exact_distance"] < 0.01)
     np.testing.assert_allclose(sgd, exact, rtol=0.01)
     # the li2024 AMP lands near the exact mean at its own lambda0; its bias (missing Onsager
     # numerator term, notes §4.1) moves the test error by a few per cent here
-    amp, ref = data["data/amp_test_error"], data["data/exact_amp_l2_test_error"]
+    amp, ref = data["amp_test_error"], data["exact_amp_l2_test_error"]
     ok = np.isfinite(amp)
     assert np.all(np.abs(amp[ok] - ref[ok]) < 0.2 * ref[ok])
-    assert np.all(data["data/amp_exact_distance"][ok] < 0.5)
+    assert np.all(data["amp_exact_distance"][ok] < 0.5)
     assert np.all(np.abs(amp[ok] - sgd[ok]) < 0.2 * sgd[ok])
 
 
@@ -70,7 +70,7 @@ def test_test_prompts_carry_the_correlation_and_the_curve_rises_then_falls(quick
     n = QUICK_OPTIONS["n_test"] * QUICK_OPTIONS["repeats"]
     # E[y_query^2] = Var(query token) under L^T L; y = w.x/sqrt(D) has E y^4 = 3(1 + 2/D) sigma^4
     se = np.sqrt((3 * (1 + 2 / D) - 1) / n)
-    for c, null in zip(data["coord/token_correlation"], data["data/null_test_error"].mean(1)):
+    for c, null in zip(data["coord_token_correlation"], data["null_test_error"].mean(1)):
         expected = token_covariance(N + 1, c)[-1, -1]
         assert abs(null / expected - 1) < 5 * se, c
     numbers = record["numbers"]
@@ -102,7 +102,7 @@ def test_equicorrelated_option(tmp_path):
     assert record["parameters"]["correlation_construction"] == "equicorrelated"
     assert "exactly equicorrelated" in record["caption"]
     np.testing.assert_allclose(data["token_variance"], 1.0)
-    assert np.all(np.isfinite(data["data/sgd_test_error"]))
+    assert np.all(np.isfinite(data["sgd_test_error"]))
     assert not (tmp_path / ".figS4.checkpoint.npz").exists()
 
 

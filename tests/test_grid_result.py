@@ -191,3 +191,51 @@ def test_bad_statistics_and_files(tmp_path):
     (tmp_path / "demo.json").unlink()
     with pytest.raises(FileNotFoundError, match="JSON sidecar"):
         GridResult.load(tmp_path / "demo.npz")
+
+
+# ------------------------------------------------------------- the results built on GridResult
+def test_phase_diagram_is_a_grid_result_and_round_trips(tmp_path):
+    from spinicl.experiments import ExperimentResult, PhaseDiagram, exact_phase_diagram
+
+    assert ExperimentResult is GridResult
+    d = exact_phase_diagram(3, context_ratios=[1, 4], prompt_ratios=[0.5, 2.0], repeats=3,
+                            rng=2, progress=False)
+    assert isinstance(d, GridResult) and d.dims == ("context_length", "n_prompts", "repeat")
+    x = d["icl_error"]
+    np.testing.assert_array_equal(d.mean("icl_error"), x.mean(axis=-1))
+    np.testing.assert_array_equal(d.stderr("icl_error"), x.std(axis=-1, ddof=1) / np.sqrt(3))
+    np.testing.assert_array_equal(d.context_ratios, d.context_lengths / 3)
+    files = d.save(tmp_path)
+    assert files["npz"].name == "phase_diagram.npz"
+    with np.load(files["npz"]) as npz:   # the ratios stay beside the coordinates
+        assert {"coord_context_length", "context_ratios", "prompt_ratios"} <= set(npz.files)
+    back = PhaseDiagram.load(files["npz"])
+    assert isinstance(back, PhaseDiagram) and back.dim == 3 and set(back) == set(d)
+    for name in d:
+        assert back[name].tobytes() == d[name].tobytes()
+    assert back.threshold_ratio == d.threshold_ratio
+    np.testing.assert_array_equal(back.population_error(), d.population_error())
+    at = d.sel(context_length=d.context_lengths[1], n_prompts=d.prompt_counts[0])
+    np.testing.assert_array_equal(at["icl_error"], x[1, 0])
+
+
+def test_sweep_result_is_a_grid_result_and_round_trips(tmp_path):
+    from spinicl.sweep import SweepResult, SweepSpec, run_sweep
+
+    spec = SweepSpec(kind="exact", parameters={"dim": 3}, repeats=2, name="tiny",
+                     axes={"context_length": [6, 12], "n_prompts": [6, 12]})
+    result = run_sweep(spec, tmp_path, executor="serial", progress=False)
+    assert isinstance(result, GridResult) and isinstance(result, SweepResult)
+    assert result.dims == ("context_length", "n_prompts", "repeat") and result.kind == "sweep"
+    assert result.files["npz"] == tmp_path / "tiny.npz"
+    record = json.loads(result.files["json"].read_text())
+    assert (record["computed"], record["reused"]) == (4, 0)
+    back = SweepResult.load(result.files["npz"])
+    assert back.spec.as_dict() == spec.as_dict() and (back.computed, back.reused) == (4, 0)
+    for name in result:
+        assert back[name].tobytes() == result[name].tobytes()
+    np.testing.assert_array_equal(back.mean("icl_error"),
+                                  np.nanmean(result["icl_error"], axis=-1))
+    pytest.importorskip("xarray")
+    ds = result.to_xarray()
+    assert json.loads(ds.attrs["spec"])["name"] == "tiny"

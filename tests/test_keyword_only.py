@@ -42,8 +42,9 @@ DATA_ARGUMENTS = {
     "fit_training_rate": ("test_name",),
     "convergence_sweep": ("context_lengths", "batch_sizes"),   # the grid's axes
     "sign_symmetry": ("inits",),
-    "ExperimentResult.mean": ("axis",), "ExperimentResult.std": ("axis",),
-    "ExperimentResult.stderr": ("axis",),              # numpy's convention
+    "GridResult": ("parameters",),                     # the result's contents, as coords/data
+    "GridResult.mean": ("dim",), "GridResult.std": ("dim",),
+    "GridResult.stderr": ("dim",), "GridResult.count": ("dim",),   # numpy's axis convention
     "task_diversity_emergence": ("dim", "context_length"),
     "memorisation_to_icl": ("dim", "context_length"),
     "memorisation_phase_diagram": ("dim", "context_length"),
@@ -54,7 +55,7 @@ DATA_ARGUMENTS = {
     "correlated_tokens_sweep": ("dim",),
 }
 # every save(out_dir, stem) names its destination: both are data
-DATA_FOR_METHODS = {"save": ("stem",)}
+DATA_FOR_METHODS = {"save": ("out_dir", "stem")}
 
 SKIPPED_MODULES = ("spinicl.cli", "spinicl.commands")
 

@@ -14,8 +14,9 @@ def _run(name, root):
     assert set(by_suffix) == {".npz", ".json", ".png"}
     assert by_suffix[".png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     raw = load_npz(by_suffix[".npz"])
-    data = {k.split("/", 1)[1]: v for k, v in raw.items() if k.startswith("data/")}
-    coords = {k.split("/", 1)[1]: v for k, v in raw.items() if k.startswith("coord/")}
+    # the grid result's layout: coord_<dim> arrays, each variable under its name
+    data = {k: v for k, v in raw.items() if not k.startswith("coord_")}
+    coords = {k[len("coord_"):]: v for k, v in raw.items() if k.startswith("coord_")}
     record = json.loads(by_suffix[".json"].read_text())
     return data, coords, record
 

@@ -1,7 +1,8 @@
 """Computations behind the figures: each returns a result object that can save itself.
 
-Exact-measure experiments (:class:`PhaseDiagram`) and the training experiments, whose
-:class:`ExperimentResult` holds named grid coordinates, observables and the run's parameters.
+Every result is a :class:`spinicl.GridResult` (named grid coordinates, observables and the
+run's parameters): :class:`PhaseDiagram` for the exact measure adds the phase-diagram physics;
+the training experiments' :class:`ExperimentResult` is the grid result itself.
 Plotting lives one layer up, in :mod:`spinicl.figures` (e.g.
 :func:`spinicl.figures.plot_phase_diagram`). Importing this package also registers the
 spin-glass sweep cells of :mod:`spinicl.experiments.cells` ("exact", "exact-cg", "amp-li2024",

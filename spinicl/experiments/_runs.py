@@ -7,14 +7,10 @@ written (atomically) after each cell.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
 from .._checkpoint import config_fingerprint, load_checkpoint, save_checkpoint
-from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
+from .._grid import GridResult
 from .._progress import progress_bar
 from .._validation import check_int, check_real, child_seed
 
@@ -74,74 +70,6 @@ def run_grid(shape, compute, *, checkpoint=None, config: dict | None = None,
     return data
 
 
-@dataclass
-class ExperimentResult:
-    """Arrays of an experiment with named coordinates and the parameters that produced them.
-
-    Attributes
-    ----------
-    kind : str
-        The experiment's name.
-    coords : dict[str, ndarray]
-        Coordinates of the grid axes (in order), e.g. ``{"n_prompts": ..., "repeat": ...}``.
-    data : dict[str, ndarray]
-        Observables, each with the grid's shape as leading axes.
-    parameters : dict
-        Every setting (JSON-able), seed included.
-    """
-
-    kind: str
-    coords: dict
-    data: dict
-    parameters: dict = field(default_factory=dict)
-
-    def __getitem__(self, name) -> np.ndarray:
-        return self.data[name]
-
-    def mean(self, name: str, axis: int = -1) -> np.ndarray:
-        """Mean over an axis (default: the last grid axis, the repeats), NaN-aware."""
-        return np.nanmean(self.data[name], axis=self._axis(name, axis))
-
-    def std(self, name: str, axis: int = -1) -> np.ndarray:
-        x = self.data[name]
-        ax = self._axis(name, axis)
-        n = np.sum(np.isfinite(x), axis=ax)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n > 1, np.nanstd(x, axis=ax, ddof=1) if x.shape[ax] > 1 else 0.0, 0.0)
-
-    def stderr(self, name: str, axis: int = -1) -> np.ndarray:
-        x = self.data[name]
-        n = np.sum(np.isfinite(x), axis=self._axis(name, axis))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return self.std(name, axis) / np.sqrt(np.maximum(n, 1))
-
-    def _axis(self, name, axis):
-        grid_ndim = len(self.coords)
-        return axis % grid_ndim if axis < 0 else axis
-
-    def save(self, out_dir, stem: str | None = None) -> dict:
-        """Write ``stem.npz`` (coordinates and data) and ``stem.json`` (the run record)."""
-        stem = stem or self.kind
-        out_dir = Path(out_dir)
-        arrays = {f"coord/{k}": np.asarray(v) for k, v in self.coords.items()}
-        arrays.update({f"data/{k}": np.asarray(v) for k, v in self.data.items()})
-        npz = save_npz_atomic(out_dir / f"{stem}.npz", **arrays)
-        record = run_record(self.kind, self.parameters, dims=list(self.coords),
-                            observables=sorted(self.data), files={"data": npz.name})
-        js = save_json_atomic(out_dir / f"{stem}.json", record)
-        return {"npz": npz, "json": js}
-
-    @classmethod
-    def load(cls, npz_path) -> "ExperimentResult":
-        arrays = load_npz(npz_path)
-        record = json.loads(Path(npz_path).with_suffix(".json").read_text())
-        coords = {k[6:]: v for k, v in arrays.items() if k.startswith("coord/")}
-        order = record.get("dims", list(coords))
-        coords = {k: coords[k] for k in order if k in coords}
-        data = {k[5:]: v for k, v in arrays.items() if k.startswith("data/")}
-        return cls(kind=record["kind"], coords=coords, data=data,
-                   parameters=record["parameters"])
-
-    def __repr__(self) -> str:
-        grid = " × ".join(f"{k}[{len(np.atleast_1d(v))}]" for k, v in self.coords.items())
-        return f"ExperimentResult({self.kind!r}, grid {grid}, observables {sorted(self.data)})"
+#: The experiments' result is the one grid result: named grid coordinates (the repeats last, as
+#: ``"repeat"``), observables and the run's parameters (the name is kept for earlier code).
+ExperimentResult = GridResult

@@ -8,12 +8,9 @@ exact population averages over test prompts (:func:`spinicl.observables.populati
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
-from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
+from .._grid import GridResult
 from .._progress import progress_bar
 from .._validation import (as_seed_sequence, check_finite_array, check_int, check_real,
                            child_seed)
@@ -32,19 +29,46 @@ DEFAULT_PROMPT_RATIOS = tuple(np.round(np.linspace(0.125, 3.0, 24), 4))
 OBSERVABLES = ("contrast_ratio", "icl_error", "gibbs_error", "identity_overlap")
 
 
-@dataclass
-class PhaseDiagram:
-    """Observables on the (N, P) grid, each of shape (n_context, n_prompts, repeats).
+class PhaseDiagram(GridResult):
+    """Observables on the (N, P) grid: a :class:`~spinicl.GridResult` with the phase physics.
 
-    Draw it with :func:`spinicl.figures.plot_phase_diagram` (figures sit a layer above the
-    experiments, so the result does not plot itself).
+    Dims ``("context_length", "n_prompts", "repeat")``; each observable has shape
+    (n_context, n_prompts, repeats). ``mean``, ``stderr``, ``sel``, ``save``/``load`` and
+    ``to_xarray`` are the grid result's; this class adds the dimension ``dim`` = D and the
+    phase-diagram quantities (ratios, the interpolation threshold, the P → ∞ error). Draw it with
+    :func:`spinicl.figures.plot_phase_diagram` (figures sit a layer above the experiments, so the
+    result does not plot itself).
+
+    Parameters
+    ----------
+    dim : int
+        D.
+    context_lengths, prompt_counts : array_like
+        The grid's N and P values.
+    data : dict[str, ndarray]
+        Observables of shape (n_context, n_prompts, repeats).
+    parameters : dict, optional
+        The run's settings.
     """
 
-    dim: int
-    context_lengths: np.ndarray
-    prompt_counts: np.ndarray
-    data: dict
-    parameters: dict = field(default_factory=dict)
+    def __init__(self, dim: int, context_lengths, prompt_counts, data: dict, *,
+                 parameters: dict | None = None):
+        data = dict(data)
+        repeats = np.shape(next(iter(data.values())))[-1] if data else 1
+        coords = {"context_length": np.asarray(context_lengths),
+                  "n_prompts": np.asarray(prompt_counts), "repeat": np.arange(repeats)}
+        super().__init__("phase-diagram", coords, data, parameters)
+        self.dim = check_int("dim", dim, minimum=1)
+
+    @property
+    def context_lengths(self) -> np.ndarray:
+        """The N values (the ``context_length`` coordinate)."""
+        return self.coords["context_length"]
+
+    @property
+    def prompt_counts(self) -> np.ndarray:
+        """The P values (the ``n_prompts`` coordinate)."""
+        return self.coords["n_prompts"]
 
     @property
     def context_ratios(self) -> np.ndarray:
@@ -61,49 +85,25 @@ class PhaseDiagram:
         """P_c/D² = (D+1)/D, the interpolation threshold."""
         return interpolation_threshold(self.dim) / self.dim**2
 
-    def mean(self, name: str) -> np.ndarray:
-        """Average over repeats."""
-        return self.data[name].mean(axis=-1)
-
-    def stderr(self, name: str) -> np.ndarray:
-        """Standard error over repeats (0 for a single repeat)."""
-        x = self.data[name]
-        if x.shape[-1] < 2:
-            return np.zeros(x.shape[:-1])
-        return x.std(axis=-1, ddof=1) / np.sqrt(x.shape[-1])
-
     def population_error(self) -> np.ndarray:
         """e(g) of the P → ∞ ground state for each N (the large-P limit of ``icl_error``)."""
         g = population_gain(self.dim, self.context_lengths, l2=self.parameters.get("l2", 0.0))
         return population_error(g, self.dim, self.context_lengths)
 
     def save(self, out_dir, stem: str = "phase_diagram") -> dict:
-        """Write ``stem.npz`` (arrays with coordinates) and ``stem.json`` (the run record)."""
-        out_dir = Path(out_dir)
-        arrays = {"context_lengths": self.context_lengths, "prompt_counts": self.prompt_counts,
-                  "context_ratios": self.context_ratios, "prompt_ratios": self.prompt_ratios}
-        # the sweep's naming too (coord_<dim>), so every job's npz reads the same way
-        arrays.update(coord_context_length=self.context_lengths,
-                      coord_n_prompts=self.prompt_counts,
-                      coord_repeat=np.arange(next(iter(self.data.values())).shape[-1]))
-        arrays.update(self.data)
-        npz = save_npz_atomic(out_dir / f"{stem}.npz", **arrays)
-        record = run_record("phase-diagram", self.parameters,
-                            dims=["context_length", "n_prompts", "repeat"],
-                            observables=list(self.data), files={"data": npz.name})
-        js = save_json_atomic(out_dir / f"{stem}.json", record)
-        return {"npz": npz, "json": js}
+        """Write ``stem.npz`` and ``stem.json`` (see :meth:`spinicl.GridResult.save`)."""
+        return super().save(out_dir, stem)
+
+    def _extra_arrays(self) -> dict:
+        # the ratios beside the coordinates, for readers of the npz without the package
+        return {"context_lengths": self.context_lengths, "prompt_counts": self.prompt_counts,
+                "context_ratios": self.context_ratios, "prompt_ratios": self.prompt_ratios}
 
     @classmethod
-    def load(cls, npz_path) -> "PhaseDiagram":
-        import json
-
-        arrays = load_npz(npz_path)
-        record = json.loads(Path(npz_path).with_suffix(".json").read_text())
+    def _from_saved(cls, *, coords, data, var_dims, extra_coords, record) -> "PhaseDiagram":
         params = record["parameters"]
-        data = {k: arrays[k] for k in OBSERVABLES if k in arrays}
-        return cls(dim=int(params["dim"]), context_lengths=arrays["context_lengths"],
-                   prompt_counts=arrays["prompt_counts"], data=data, parameters=params)
+        return cls(int(params["dim"]), coords["context_length"], coords["n_prompts"], data,
+                   parameters=params)
 
 
 def measure_observables(measure, context_length: int) -> dict:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
+from .._grid import GridResult
+from .._io import load_npz
 from .._progress import progress_bar
 from .._validation import check_choice, check_int, check_real
 from .executors import (EXECUTORS, cap_threads, capped_thread_env, compute_unit, init_worker,
@@ -19,43 +19,45 @@ from .store import CellStore
 __all__ = ["run_sweep", "SweepResult", "SchedulerUnreachable"]
 
 
-@dataclass
-class SweepResult:
-    """Aggregated observables, each shaped (axis_1, …, axis_k, repeats[, extra])."""
+class SweepResult(GridResult):
+    """A sweep's aggregate: a :class:`~spinicl.GridResult` over the spec's axes and ``repeat``.
 
-    spec: SweepSpec
-    data: dict
-    computed: int = 0
-    reused: int = 0
-    out_dir: Path | None = None
-    files: dict = field(default_factory=dict)
+    Every observable is shaped (axis_1, …, axis_k, repeats[, extra]); ``mean``, ``stderr``,
+    ``sel``, ``save``/``load`` and ``to_xarray`` are the grid result's. Beyond it the sweep
+    keeps its ``spec``, how many units were ``computed`` and ``reused`` on this call, its
+    ``out_dir`` and the aggregate ``files`` written there. ``kind`` is ``"sweep"`` (the cell
+    kind is ``spec.kind``); the file stem is ``spec.name``.
+    """
 
-    @property
-    def coords(self) -> dict:
-        c = {name: values for name, values in self.spec.axes.items()}
-        c["repeat"] = np.arange(self.spec.repeats)
-        return c
+    def __init__(self, spec: SweepSpec, data: dict, *, computed: int = 0, reused: int = 0,
+                 out_dir=None, files: dict | None = None):
+        coords = {name: values for name, values in spec.axes.items()}
+        coords["repeat"] = np.arange(spec.repeats)
+        super().__init__("sweep", coords, data, spec.as_dict())
+        self.spec = spec
+        self.computed = int(computed)
+        self.reused = int(reused)
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.files = dict(files or {})
 
-    @property
-    def dims(self) -> list[str]:
-        return list(self.spec.axes) + ["repeat"]
+    def save(self, out_dir=None, stem: str | None = None) -> dict:
+        """Write ``stem.npz`` + ``stem.json`` (default: ``out_dir``, ``spec.name``)."""
+        if out_dir is None and self.out_dir is None:
+            raise ValueError("out_dir is needed: this sweep result has none of its own")
+        return super().save(self.out_dir if out_dir is None else out_dir,
+                            stem or self.spec.name)
 
-    def mean(self, name: str) -> np.ndarray:
-        """Mean over repeats."""
-        return np.nanmean(self.data[name], axis=len(self.spec.axes))
+    def _record_extra(self) -> dict:
+        return {"computed": self.computed, "reused": self.reused}
 
-    def to_xarray(self):
-        """An ``xarray.Dataset`` with labelled coordinates (requires xarray)."""
-        try:
-            import xarray as xr
-        except ImportError:
-            raise ImportError("to_xarray needs xarray: pip install xarray") from None
-        variables = {}
-        for name, arr in self.data.items():
-            dims = self.dims + [f"{name}_dim{i}" for i in range(arr.ndim - len(self.dims))]
-            variables[name] = (dims, arr)
-        return xr.Dataset(variables, coords=self.coords, attrs={"spec": json.dumps(
-            self.spec.as_dict())})
+    def _xarray_attrs(self) -> dict:
+        return {**super()._xarray_attrs(), "spec": json.dumps(self.spec.as_dict())}
+
+    @classmethod
+    def _from_saved(cls, *, coords, data, var_dims, extra_coords, record) -> "SweepResult":
+        spec = SweepSpec(**record["parameters"])
+        return cls(spec, data, computed=record.get("computed", 0),
+                   reused=record.get("reused", 0))
 
     def __repr__(self) -> str:
         return (f"SweepResult({self.spec.name!r}, kind={self.spec.kind!r}, "
@@ -229,18 +231,11 @@ def _execute(executor, spec_dict, todo, root, workers, scheduler, scheduler_time
 
 
 def save_result(result: SweepResult) -> dict:
-    spec = result.spec
-    out = Path(result.out_dir)
-    arrays = {f"coord_{k}": v for k, v in result.coords.items()}
-    arrays.update(result.data)
-    npz = save_npz_atomic(out / f"{spec.name}.npz", **arrays)
-    record = run_record("sweep", spec.as_dict(), dims=result.dims, observables=sorted(result.data),
-                        computed=result.computed, reused=result.reused)
-    js = save_json_atomic(out / f"{spec.name}.json", record)
-    return {"npz": npz, "json": js}
+    """Write ``result`` into its ``out_dir`` as ``<spec.name>.npz`` + ``.json``."""
+    return result.save()
 
 
 def load_result(npz_path) -> tuple[dict, dict]:
-    """(arrays, record) of an aggregated sweep."""
+    """(arrays, record) of an aggregated sweep; :meth:`SweepResult.load` gives the result."""
     npz_path = Path(npz_path)
     return load_npz(npz_path), json.loads(npz_path.with_suffix(".json").read_text())

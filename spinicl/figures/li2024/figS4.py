@@ -218,8 +218,9 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
     shown = _shown_correlations(cs)
     N = result.parameters["context_length"]
     construction = result.parameters["correlation_construction"]
-    arrays = {f"coord/{k}": np.asarray(v) for k, v in result.coords.items()}
-    arrays.update({f"data/{k}": np.asarray(v) for k, v in result.data.items()})
+    # the grid result's layout (coord_<dim>, variables by name): GridResult.load reads it
+    arrays = {f"coord_{k}": np.asarray(v) for k, v in result.coords.items()}
+    arrays.update({k: np.asarray(v) for k, v in result.data.items()})
     arrays["shown_correlations"] = np.asarray(shown)
     arrays["token_variance"] = np.array([np.diag(token_covariance(
         N + 1, c, correlation_construction=construction)) for c in shown])
