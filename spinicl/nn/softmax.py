@@ -30,14 +30,17 @@ def softmax(logits, *, axis: int = -1, mask=None) -> np.ndarray:
     if mask is not None:
         z = np.where(mask, z, -np.inf)
     zmax = np.max(z, axis=axis, keepdims=True)
-    # a fully masked slice has max −inf: shift by 0 so that exp gives 0, not NaN
-    zmax = np.where(np.isfinite(zmax), zmax, 0.0)
+    finite = bool(np.isfinite(zmax).all())
+    if not finite:
+        # a fully masked slice has max −inf: shift it by 0 so that exp gives 0, not NaN
+        zmax = np.where(np.isfinite(zmax), zmax, 0.0)
     # one fresh array, exponentiated and normalised in place: the (B, heads, T, T) score
     # tensors of long sequences make every extra temporary count
     e = z - zmax
     np.exp(e, out=e)
     total = np.sum(e, axis=axis, keepdims=True)
-    e /= np.where(total > 0, total, 1.0)
+    # with every max finite each slice holds an exp(0) = 1, so only the others can sum to 0
+    e /= total if finite else np.where(total > 0, total, 1.0)
     return e
 
 
