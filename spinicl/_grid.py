@@ -189,12 +189,6 @@ class GridResult:
     def __contains__(self, name) -> bool:
         return name in self.data
 
-    def __iter__(self):
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
     # ------------------------------------------------------------------ statistics
     def _axis(self, name: str, dim) -> int:
         self[name]   # KeyError naming the variables when it is not one
@@ -323,9 +317,9 @@ class GridResult:
         """Write ``stem.npz`` and its JSON sidecar ``stem.json``, each atomically.
 
         The npz holds one array ``coord_<dim>`` per coordinate and one per data variable, under
-        its name; the JSON is the run record (parameters, versions) with ``dims``,
-        ``variables`` (each variable's dims) and ``coords``. :meth:`load` restores the result
-        bit for bit.
+        its name (an object array of str, e.g. statuses, as text); the JSON is the run record
+        (parameters, versions) with ``dims``, ``variables`` (each variable's dims) and
+        ``coords``. :meth:`load` restores the result bit for bit (text variables as objects).
 
         Parameters
         ----------
@@ -342,10 +336,15 @@ class GridResult:
         stem = _check_name("stem", stem or self.kind)
         out_dir = Path(out_dir)
         arrays = {f"{_COORD}{dim}": values for dim, values in self.coords.items()}
+        texts = []
         for name, array in self.data.items():
             if array.dtype.kind == "O":
-                raise TypeError(f"data variable {name!r} is an object array; save() writes "
-                                "numeric, bool or str arrays only")
+                if not all(isinstance(v, str) for v in array.ravel()):
+                    raise TypeError(f"data variable {name!r} is an object array; save() writes "
+                                    "numeric, bool or str arrays only")
+                # str objects (e.g. Status members) are written as their text
+                array = np.array([str(v) for v in array.ravel()]).reshape(array.shape)
+                texts.append(name)
             arrays[name] = array
         for key, array in self._extra_arrays().items():
             if key in arrays:
@@ -354,8 +353,10 @@ class GridResult:
         npz = save_npz_atomic(out_dir / f"{stem}.npz", **arrays)
         record = run_record(self.kind, self.parameters, format=FORMAT, dims=list(self.dims),
                             coords=list(self.coords), observables=sorted(self.data),
-                            variables={k: list(v) for k, v in self.var_dims.items()},
-                            files={"data": npz.name}, **self._record_extra())
+                            # [name, dims] pairs: a list keeps the variables' order in JSON
+                            variables=[[k, list(v)] for k, v in self.var_dims.items()],
+                            object_text=texts, files={"data": npz.name},
+                            **self._record_extra())
         js = save_json_atomic(out_dir / f"{stem}.json", record)
         return {"npz": npz, "json": js}
 
@@ -390,12 +391,16 @@ class GridResult:
         dims = list(record.get("dims") or [k[len("coord/"):] for k in arrays
                                            if k.startswith("coord/")])
         variables = record.get("variables")
-        if variables is None:
+        if variables is not None:
+            variables = dict(variables)
+        else:
             names = record.get("observables") or [k[5:] for k in arrays if k.startswith("data/")]
             variables = dict.fromkeys(names)
         coords = {d: coord(d) for d in dims}
         extra = {d: coord(d) for d in record.get("coords", []) if d not in coords}
         data = {name: variable(name) for name in variables}
+        for name in record.get("object_text", []):   # str objects saved as text: objects again
+            data[name] = data[name].astype(object)
         var_dims = {k: tuple(v) for k, v in variables.items() if v is not None}
         return coords, data, var_dims, extra, record
 

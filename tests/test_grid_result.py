@@ -30,7 +30,7 @@ def test_public_name_and_structure():
     assert r.var_dims["heat"] == ("query", "key")
     assert r.sizes == {"n_prompts": 3, "repeat": 4, "query": 2, "key": 2, "curve_dim0": 5}
     assert r.attrs is r.parameters and r.parameters["dim"] == 3
-    assert "error" in r and set(r) == {"error", "curve", "heat"} and len(r) == 3
+    assert "error" in r and r.names == ("error", "curve", "heat")
     assert r["curve"] is r.data["curve"]
     text = repr(r)
     assert "'demo'" in text and "n_prompts[3] × repeat[4]" in text and "curve(5)" in text
@@ -99,12 +99,15 @@ def test_save_load_round_trip_is_bit_exact(tmp_path):
     assert files["npz"] == tmp_path / "demo.npz" and files["json"] == tmp_path / "demo.json"
     record = json.loads(files["json"].read_text())
     assert record["kind"] == "demo" and record["dims"] == ["n_prompts", "repeat"]
-    assert record["variables"]["heat"] == ["query", "key"]
+    assert record["variables"] == [["error", ["n_prompts", "repeat"]],
+                                   ["curve", ["n_prompts", "repeat", "curve_dim0"]],
+                                   ["heat", ["query", "key"]]]
     assert record["versions"]["spinicl"] == spinicl.__version__
     with np.load(files["npz"]) as npz:
         assert {"coord_n_prompts", "coord_repeat", "coord_query", "error"} <= set(npz.files)
     back = GridResult.load(files["npz"])
     assert back.kind == r.kind and back.dims == r.dims and back.var_dims == r.var_dims
+    assert back.names == r.names
     assert list(back.coords) == list(r.coords)
     for dim in r.coords:
         assert back.coords[dim].dtype == r.coords[dim].dtype
@@ -183,6 +186,9 @@ def test_bad_statistics_and_files(tmp_path):
     with pytest.raises(TypeError, match="dim must be"):
         r.mean("error", 1.5)
     bad = GridResult("o", {"n": [0]}, {"status": np.array([object()], dtype=object)})
+    texts = GridResult("t", {"n": [0, 1]}, {"status": np.array(["ok", "max_iter"], dtype=object)})
+    back = GridResult.load(texts.save(tmp_path)["npz"])["status"]
+    assert back.dtype == object and back.tolist() == ["ok", "max_iter"]
     with pytest.raises(TypeError, match="object array"):
         bad.save(tmp_path)
     with pytest.raises(FileNotFoundError, match="no result file"):
@@ -210,8 +216,8 @@ def test_phase_diagram_is_a_grid_result_and_round_trips(tmp_path):
     with np.load(files["npz"]) as npz:   # the ratios stay beside the coordinates
         assert {"coord_context_length", "context_ratios", "prompt_ratios"} <= set(npz.files)
     back = PhaseDiagram.load(files["npz"])
-    assert isinstance(back, PhaseDiagram) and back.dim == 3 and set(back) == set(d)
-    for name in d:
+    assert isinstance(back, PhaseDiagram) and back.dim == 3 and back.names == d.names
+    for name in d.names:
         assert back[name].tobytes() == d[name].tobytes()
     assert back.threshold_ratio == d.threshold_ratio
     np.testing.assert_array_equal(back.population_error(), d.population_error())
@@ -232,10 +238,33 @@ def test_sweep_result_is_a_grid_result_and_round_trips(tmp_path):
     assert (record["computed"], record["reused"]) == (4, 0)
     back = SweepResult.load(result.files["npz"])
     assert back.spec.as_dict() == spec.as_dict() and (back.computed, back.reused) == (4, 0)
-    for name in result:
+    for name in result.names:
         assert back[name].tobytes() == result[name].tobytes()
     np.testing.assert_array_equal(back.mean("icl_error"),
                                   np.nanmean(result["icl_error"], axis=-1))
     pytest.importorskip("xarray")
     ds = result.to_xarray()
     assert json.loads(ds.attrs["spec"])["name"] == "tiny"
+
+
+def test_theory_sweep_is_a_grid_result_and_round_trips(tmp_path):
+    from spinicl import theory
+    from spinicl._result import Status
+
+    s = theory.solve_grid(np.array([2.0, 5.0])[:, None], np.array([0.5, 2.0, 10.0])[None, :],
+                          l2=0.1, beta=4.0)
+    assert isinstance(s, GridResult) and s.dims == ("axis0", "axis1") and len(s) == 6
+    assert s["icl_error"] is s.icl_error and s.icl_error.shape == (2, 3)
+    assert s[1, 2].tau == 10.0 and s.point(5).alpha == 5.0
+    back = theory.TheorySweep.load(s.save(tmp_path)["npz"])
+    assert isinstance(back, theory.TheorySweep) and back.settings == s.settings
+    assert back.seconds == s.seconds
+    for name in s.names:
+        if name == "status":
+            assert all(isinstance(v, Status) for v in back.status.ravel())
+            assert back.status.tolist() == s.status.tolist()
+        elif s[name].dtype == object:
+            assert back[name].dtype == object and back[name].tolist() == s[name].tolist()
+        else:
+            assert back[name].tobytes() == s[name].tobytes(), name
+    assert back[3] == s[3]

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from .._grid import GridResult
 from .._result import Status, result_repr
 
 __all__ = ["TheoryResult", "TheorySweep", "OBSERVABLES", "PARAMETERS"]
@@ -111,34 +112,43 @@ class TheoryResult:
                            {k: getattr(self, k) for k in keys})
 
 
-class TheorySweep:
-    """The theory on a grid of points: every field of :class:`TheoryResult` as an array.
+class TheorySweep(GridResult):
+    """The theory on a grid of points: a :class:`~spinicl.GridResult` of every result field.
 
-    Arrays have the broadcast shape of the inputs. ``sweep[i]`` (a flat index) or
-    ``sweep.point(...)`` gives one :class:`TheoryResult`. ``converged``, ``status`` (object
-    array of :class:`~spinicl._result.Status`), ``n_iter`` and ``message`` are per point;
-    ``settings`` and ``seconds`` describe the whole call.
+    Every field of :class:`TheoryResult` (the parameters ``alpha`` … ``field`` included) is a
+    data variable with the broadcast shape of the inputs, also readable as an attribute
+    (``sweep.icl_error``) or by name (``sweep["icl_error"]``). The grid dims are ``axis0``,
+    ``axis1``, … (the broadcast axes; the parameters' values along them are the variables).
+    ``sweep[i]`` (a flat index or an index tuple) or ``sweep.point(...)`` gives one
+    :class:`TheoryResult`; ``len(sweep)`` is the number of points. ``converged``, ``status``
+    (object array of :class:`~spinicl._result.Status`), ``n_iter`` and ``message`` are per
+    point; ``settings`` (the result's ``parameters``) and ``seconds`` describe the whole call.
+    ``save``/``load`` and ``to_xarray`` are the grid result's (``status`` is written as text).
     """
 
     def __init__(self, shape, values: dict, *, settings: dict | None = None,
                  seconds: float = 0.0):
-        self.shape = tuple(shape)
-        self.settings = dict(settings or {})
+        shape = tuple(int(n) for n in shape)
+        coords = {f"axis{k}": np.arange(n) for k, n in enumerate(shape)}
+        data = {k: np.asarray(v).reshape(shape) for k, v in values.items()}
+        super().__init__("theory", coords, data, dict(settings or {}))
         self.seconds = float(seconds)
-        self._values = {k: np.asarray(v).reshape(self.shape) for k, v in values.items()}
-        for k, v in self._values.items():
+        for k, v in self.data.items():
             setattr(self, k, v)
 
     @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(self._values)
+    def settings(self) -> dict:
+        """The solver's options for the whole grid (the grid result's ``parameters``)."""
+        return self.parameters
 
     def __len__(self) -> int:
         return int(np.prod(self.shape))
 
-    def __getitem__(self, index) -> TheoryResult:
+    def __getitem__(self, index):
+        if isinstance(index, str):
+            return super().__getitem__(index)
         flat = np.ravel_multi_index(index, self.shape) if isinstance(index, tuple) else index
-        values = {k: v.ravel()[flat] for k, v in self._values.items()}
+        values = {k: v.ravel()[flat] for k, v in self.data.items()}
         kwargs = {}
         for f in fields(TheoryResult):
             if f.name == "settings":
@@ -162,19 +172,36 @@ class TheorySweep:
             kwargs[f.name] = value
         return TheoryResult(**kwargs)
 
-    point = __getitem__
+    def point(self, index) -> TheoryResult:
+        """One point as a :class:`TheoryResult` (a flat index or an index tuple)."""
+        if isinstance(index, str):
+            raise TypeError(f"point() takes a flat index or an index tuple, got {index!r}")
+        return self[index]
 
     def as_dict(self) -> dict:
         """Every field as an array (a copy)."""
-        return {k: np.array(v) for k, v in self._values.items()}
+        return {k: np.array(v) for k, v in self.data.items()}
 
     @property
     def all_converged(self) -> bool:
-        return bool(np.all(self._values["converged"]))
+        return bool(np.all(self.data["converged"]))
+
+    def _record_extra(self) -> dict:
+        return {"seconds": self.seconds}
+
+    @classmethod
+    def _from_saved(cls, *, coords, data, var_dims, extra_coords, record) -> "TheorySweep":
+        data = dict(data)
+        if "status" in data:   # written as text: back to the Status members
+            data["status"] = np.array([Status(s) for s in data["status"].ravel()],
+                                      dtype=object).reshape(data["status"].shape)
+        shape = tuple(len(coords[d]) for d in record["dims"])
+        return cls(shape, data, settings=record.get("parameters", {}),
+                   seconds=record.get("seconds", 0.0))
 
     def __repr__(self) -> str:
-        conv = int(np.sum(self._values["converged"]))
-        icl = self._values["icl_error"]
+        conv = int(np.sum(self.data["converged"]))
+        icl = self.data["icl_error"]
         finite = icl[np.isfinite(icl)]
         rng = f"[{finite.min():.4g}, {finite.max():.4g}]" if finite.size else "[]"
         return (f"TheorySweep(shape={self.shape}, converged={conv}/{len(self)}, "
