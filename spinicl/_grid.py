@@ -179,19 +179,21 @@ class GridResult:
         """Length of the ``"repeat"`` dim (1 without one)."""
         return self._sizes.get(REPEAT, 1)
 
+    def _resolve(self, name) -> str:
+        """The variable ``name`` stands for (subclasses map the names of earlier results)."""
+        if name in self.data:
+            return name
+        raise KeyError(f"{self.kind!r} has no data variable {name!r}; it has "
+                       f"{sorted(self.data)}")
+
     def __getitem__(self, name: str) -> np.ndarray:
-        try:
-            return self.data[name]
-        except KeyError:
-            raise KeyError(f"{self.kind!r} has no data variable {name!r}; it has "
-                           f"{sorted(self.data)}") from None
+        return self.data[self._resolve(name)]
 
     def __contains__(self, name) -> bool:
         return name in self.data
 
     # ------------------------------------------------------------------ statistics
     def _axis(self, name: str, dim) -> int:
-        self[name]   # KeyError naming the variables when it is not one
         dims = self.var_dims[name]
         if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool):
             # an int is a position among the grid dims (negative from the last grid dim),
@@ -208,7 +210,8 @@ class GridResult:
 
     def count(self, name: str, dim=REPEAT) -> np.ndarray:
         """Number of non-NaN values of ``name`` along ``dim`` (default: the repeats)."""
-        x = self[name]
+        name = self._resolve(name)
+        x = self.data[name]
         axis = self._axis(name, dim)
         return np.sum(~np.isnan(x), axis=axis) if x.dtype.kind in "fc" else \
             np.full(np.delete(x.shape, axis), x.shape[axis])
@@ -228,7 +231,8 @@ class GridResult:
         ndarray
             The mean of the non-NaN values of each cell; NaN where a cell has none.
         """
-        x = self[name]
+        name = self._resolve(name)
+        x = self.data[name]
         axis = self._axis(name, dim)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN cells: NaN, said above
@@ -241,7 +245,8 @@ class GridResult:
         ddof=1 standard deviation of those values; where ``n == 1`` it is 0 (one value shows no
         spread: error bars vanish rather than disappear); where ``n == 0`` it is NaN.
         """
-        x = np.asarray(self[name], dtype=float)
+        name = self._resolve(name)
+        x = np.asarray(self.data[name], dtype=float)
         axis = self._axis(name, dim)
         n = np.sum(~np.isnan(x), axis=axis)
         with warnings.catch_warnings():
@@ -254,7 +259,8 @@ class GridResult:
 
         0 where a cell has one value and NaN where it has none (see :meth:`std`).
         """
-        x = np.asarray(self[name], dtype=float)
+        name = self._resolve(name)
+        x = np.asarray(self.data[name], dtype=float)
         n = np.sum(~np.isnan(x), axis=self._axis(name, dim))
         return self.std(name, dim) / np.sqrt(np.maximum(n, 1))
 

@@ -81,3 +81,49 @@ def test_study_bad_inputs():
         loglog_slope([1.0, 2.0], [1.0, -1.0])
     with pytest.raises(ValueError, match="n_features"):
         equivalence_curve(n_features=0)
+
+
+def _same(a, b):
+    assert type(a) is type(b) and a.dims == b.dims and a.names == b.names
+    for name in a.names:
+        assert a[name].tobytes() == b[name].tobytes(), name
+    for dim in a.coords:
+        np.testing.assert_array_equal(a.coords[dim], b.coords[dim])
+    from spinicl._io import _jsonable
+
+    assert _jsonable(a.parameters) == b.parameters       # arrays come back as lists
+
+
+def test_the_studies_are_grid_results_and_reload_bit_for_bit(tmp_path):
+    from spinicl import GridResult
+    from spinicl.dual import compare_modifications
+
+    eq = equivalence_curve(dim=3, context_length=4, n_features=64, n_steps=3, n_draws=2, rng=0)
+    ap = approximation_study(dim=3, context_length=4, n_seeds=2, n_features=[8, 16, 32],
+                             fit_min=8, heatmap_features=[4, 8], rng=0)
+    ge = generalization_study(dim=2, n_features=4, context_lengths=[4, 16], n_seeds=2,
+                              n_population=500, rng=0)
+    mo = compare_modifications({"negative": [{"beta": 0.1}]}, dim=2, context_length=4,
+                               steps=4, batch_size=4, n_seeds=2, n_test=10, progress=False,
+                               rng=0)
+    assert eq.dims == ("repeat", "step") and ap.dims == ("n_features", "repeat")
+    assert ge.dims == ("context_length", "repeat") and mo.dims == ("run", "repeat", "eval_step")
+    assert ap.var_dims["heatmaps"] == ("heatmap_features", "query", "key")
+    # the old names read the same arrays; statistics are over the seeds
+    np.testing.assert_array_equal(eq.mean("split"), eq.distances["split"].mean(axis=0))
+    np.testing.assert_array_equal(ap.mean("attention_mae"), ap.errors["attention_mae"].mean(1))
+    np.testing.assert_array_equal(mo.sel(run="plain (unmodified)")["test_loss"], mo.test_loss[0])
+    for study in (eq, ap, ge, mo):
+        assert isinstance(study, GridResult)
+        back = type(study).load(study.save(tmp_path)["npz"])
+        _same(study, back)
+    back = type(ap).load(tmp_path / "dual_approximation.npz")
+    assert back.slopes["attention_mae"]["mean"] == ap.slopes["attention_mae"]["mean"]
+    np.testing.assert_array_equal(back.slopes["attention_mae"]["per_seed"],
+                                  ap.slopes["attention_mae"]["per_seed"])
+    back = type(ge).load(tmp_path / "dual_generalization.npz")
+    assert back.constants == ge.constants and back.bound_holds.tolist() == ge.bound_holds.tolist()
+    back = type(mo).load(tmp_path / "dual_modifications.npz")
+    assert back.labels == mo.labels and back.settings == mo.settings and back.summary() == \
+        mo.summary()
+    assert type(eq).load(tmp_path / "dual_equivalence.npz").schedules == eq.schedules

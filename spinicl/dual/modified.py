@@ -28,13 +28,12 @@ over seeds (common random numbers: a seed fixes the data, the test set and the s
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .. import nn
-from .._io import run_record, save_json_atomic, save_npz_atomic
+from .._grid import GridResult
 from .._progress import progress_bar
 from .._validation import as_seed_sequence, check_choice, check_int, check_real, child_seed
 from ..prompts import sample_prompts
@@ -249,20 +248,32 @@ def _label(family: str, setting: dict) -> str:
     return f"{family}: " + ", ".join(parts) if parts else family
 
 
-@dataclass(eq=False)
-class ModificationStudy:
-    """Test-loss curves of modified layers and the plain layer over seeds.
+class ModificationStudy(GridResult):
+    """Test-loss curves of modified layers and the plain layer over seeds: a grid result.
 
-    ``test_loss`` has shape (n_runs, n_seeds, n_evals); run 0 is the plain layer, the others are
-    ``families[r]`` with ``settings[r]``; ``eval_steps`` the evaluation steps.
+    Dims ``("run", "repeat", "eval_step")``: the ``run`` coordinate is the runs' labels (run 0
+    the plain layer, the others ``families[r]`` with ``settings[r]``), ``repeat`` the seeds and
+    ``eval_step`` the evaluation steps (``eval_steps``). ``test_loss`` has shape
+    (n_runs, n_seeds, n_evals); ``mean("test_loss")`` averages the seeds.
     """
 
-    labels: list
-    families: list
-    settings: list
-    eval_steps: np.ndarray
-    test_loss: np.ndarray
-    parameters: dict = field(default_factory=dict)
+    def __init__(self, labels, families, settings, eval_steps, test_loss, *,
+                 parameters: dict | None = None):
+        self.labels = list(labels)
+        self.families = list(families)
+        self.settings = list(settings)
+        coords = {"run": np.array(self.labels, dtype=str),
+                  "repeat": np.arange(np.shape(test_loss)[1]),
+                  "eval_step": np.asarray(eval_steps)}
+        super().__init__("dual-modifications", coords, {"test_loss": test_loss}, parameters)
+
+    @property
+    def eval_steps(self) -> np.ndarray:
+        return self.coords["eval_step"]
+
+    @property
+    def test_loss(self) -> np.ndarray:
+        return self.data["test_loss"]
 
     @property
     def final(self) -> np.ndarray:
@@ -289,13 +300,19 @@ class ModificationStudy:
                 f"{self.eval_steps[-1]} steps)")
 
     def save(self, out_dir, stem: str = "dual_modifications") -> dict:
-        out_dir = Path(out_dir)
-        npz = save_npz_atomic(out_dir / f"{stem}.npz", eval_steps=self.eval_steps,
-                              test_loss=self.test_loss)
-        record = run_record("dual-modifications", self.parameters, labels=self.labels,
-                            families=self.families, settings=self.settings,
-                            files={"data": npz.name})
-        return {"npz": npz, "json": save_json_atomic(out_dir / f"{stem}.json", record)}
+        """Write ``stem.npz`` and ``stem.json`` (see :meth:`spinicl.GridResult.save`)."""
+        return super().save(out_dir, stem)
+
+    def _extra_arrays(self) -> dict:
+        return {"eval_steps": self.eval_steps}
+
+    def _record_extra(self) -> dict:
+        return {"labels": self.labels, "families": self.families, "settings": self.settings}
+
+    @classmethod
+    def _from_saved(cls, *, coords, data, var_dims, extra_coords, record):
+        return cls(record["labels"], record["families"], record["settings"],
+                   coords["eval_step"], data["test_loss"], parameters=record["parameters"])
 
 
 def compare_modifications(settings: dict | None = None, *, dim: int = 5,
@@ -369,7 +386,7 @@ def compare_modifications(settings: dict | None = None, *, dim: int = 5,
                   seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key))
     return ModificationStudy([_label(f, o) if f != "plain" else "plain (unmodified)"
                               for f, o in runs], [f for f, _ in runs], [o for _, o in runs],
-                             eval_steps, curves, params)
+                             eval_steps, curves, parameters=params)
 
 
 # ---------------------------------------------------------------------------- GLUE table writer

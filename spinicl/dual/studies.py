@@ -15,12 +15,9 @@ Problems follow §9 of the notes unless told otherwise: tokens and weights Gauss
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
-from .._io import run_record, save_json_atomic, save_npz_atomic
+from .._grid import GridResult
 from .._progress import progress_bar
 from .._validation import as_seed_sequence, check_finite_array, check_int, check_real, child_seed
 from .attention import linearized_attention, softmax_attention
@@ -71,34 +68,59 @@ def _slope_summary(x, per_seed) -> dict:
             "of_mean": mean_fit[0], "intercept_of_mean": mean_fit[1]}
 
 
-def _save(out_dir, stem, kind, parameters, arrays, extra) -> dict:
-    out_dir = Path(out_dir)
-    npz = save_npz_atomic(out_dir / f"{stem}.npz", **arrays)
-    js = save_json_atomic(out_dir / f"{stem}.json",
-                          run_record(kind, parameters, files={"data": npz.name}, **extra))
-    return {"npz": npz, "json": js}
+def _slopes_data(slopes) -> tuple[dict, dict]:
+    """(the per-seed slopes as variables ``slopes_<name>``, the JSON-able summaries)."""
+    arrays = {f"slopes_{k}": v["per_seed"] for k, v in slopes.items() if "per_seed" in v}
+    summary = {k: {kk: vv for kk, vv in v.items() if kk != "per_seed"}
+               for k, v in slopes.items()}
+    return arrays, summary
+
+
+def _slopes_back(record, data) -> dict:
+    """The ``slopes`` dict of a saved study: summaries with their per-seed arrays."""
+    saved = record.get("slopes", {})
+    # the JSON sorts its keys; slope_names keeps the study's order
+    slopes = {k: dict(saved[k]) for k in record.get("slope_names", saved)}
+    for k, v in slopes.items():
+        if f"slopes_{k}" in data:
+            v["per_seed"] = data[f"slopes_{k}"]
+    return slopes
 
 
 # ---------------------------------------------------------------------------- equivalence
-@dataclass(eq=False)
-class EquivalenceCurve:
-    """‖ŷ^{(k)} − h'_{N+1}‖₂ for k = 0..n_steps, per schedule and draw.
+class EquivalenceCurve(GridResult):
+    """‖ŷ^{(k)} − h'_{N+1}‖₂ for k = 0..n_steps, per schedule and draw: a grid result.
 
-    ``distances[schedule]`` has shape (n_draws, n_steps + 1); ``attention_norm`` holds
-    ‖h'_{N+1}‖₂ per draw (for scale).
+    Dims ``("repeat", "step")`` (the draws and the GD steps). ``distances[schedule]`` (the
+    variable ``distances_<schedule>``) has shape (n_draws, n_steps + 1); ``attention_norm``
+    holds ‖h'_{N+1}‖₂ per draw (for scale). ``mean(schedule)`` and ``stderr(schedule)`` are
+    over the draws.
     """
 
-    steps: np.ndarray
-    distances: dict
-    attention_norm: np.ndarray
-    parameters: dict = field(default_factory=dict)
+    def __init__(self, steps, distances: dict, attention_norm, *,
+                 parameters: dict | None = None):
+        self.schedules = tuple(distances)
+        coords = {"repeat": np.arange(len(attention_norm)), "step": np.asarray(steps)}
+        data = {f"distances_{k}": v for k, v in distances.items()}
+        data["attention_norm"] = attention_norm
+        super().__init__("dual-equivalence", coords, data, parameters,
+                         var_dims={"attention_norm": ("repeat",)})
 
-    def mean(self, schedule: str) -> np.ndarray:
-        return self.distances[schedule].mean(axis=0)
+    def _resolve(self, name) -> str:
+        # a schedule names its distances, as before the grid result
+        return super()._resolve(f"distances_{name}" if name in self.schedules else name)
 
-    def stderr(self, schedule: str) -> np.ndarray:
-        d = self.distances[schedule]
-        return d.std(axis=0, ddof=1) / np.sqrt(d.shape[0]) if d.shape[0] > 1 else 0 * d[0]
+    @property
+    def steps(self) -> np.ndarray:
+        return self.coords["step"]
+
+    @property
+    def distances(self) -> dict:
+        return {k: self.data[f"distances_{k}"] for k in self.schedules}
+
+    @property
+    def attention_norm(self) -> np.ndarray:
+        return self.data["attention_norm"]
 
     def __repr__(self) -> str:
         ends = ", ".join(f"{s}: {self.mean(s)[0]:.3g} -> {self.mean(s)[-1]:.3g}"
@@ -106,10 +128,20 @@ class EquivalenceCurve:
         return f"EquivalenceCurve(n_steps={self.steps[-1]}, {ends})"
 
     def save(self, out_dir, stem: str = "dual_equivalence") -> dict:
-        arrays = {"steps": self.steps, "attention_norm": self.attention_norm}
-        arrays.update({f"distances_{k}": v for k, v in self.distances.items()})
-        return _save(out_dir, stem, "dual-equivalence", self.parameters, arrays,
-                     {"schedules": list(self.distances)})
+        """Write ``stem.npz`` and ``stem.json`` (see :meth:`spinicl.GridResult.save`)."""
+        return super().save(out_dir, stem)
+
+    def _extra_arrays(self) -> dict:
+        return {"steps": self.steps}
+
+    def _record_extra(self) -> dict:
+        return {"schedules": list(self.schedules)}
+
+    @classmethod
+    def _from_saved(cls, *, coords, data, var_dims, extra_coords, record):
+        distances = {k: data[f"distances_{k}"] for k in record["schedules"]}
+        return cls(coords["step"], distances, data["attention_norm"],
+                   parameters=record["parameters"])
 
 
 def equivalence_curve(*, dim: int = 8, context_length: int = 32, n_features: int = 20_000,
@@ -146,7 +178,7 @@ def equivalence_curve(*, dim: int = 8, context_length: int = 32, n_features: int
                   n_steps=n_steps, n_draws=n_draws, step_fraction=step_fraction,
                   schedules=list(schedules), orthogonal=orthogonal, token_scale=token_scale,
                   seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key))
-    return EquivalenceCurve(np.arange(n_steps + 1), dist, norms, params)
+    return EquivalenceCurve(np.arange(n_steps + 1), dist, norms, parameters=params)
 
 
 # ---------------------------------------------------------------------------- approximation
@@ -154,45 +186,75 @@ APPROX_METRICS = ("attention_mse", "attention_mae", "output_mse", "output_mae",
                   "query_distance")
 
 
-@dataclass(eq=False)
-class ApproximationStudy:
-    """Random-feature errors against d_r.
+class ApproximationStudy(GridResult):
+    """Random-feature errors against d_r: a grid result over ``("n_features", "repeat")``.
 
-    ``errors[name]`` has shape (n_features, n_seeds) for the names in ``APPROX_METRICS``:
-    MSE/MAE of the attention matrix Â − A (T×T, mode "full") and of the output matrix ÂV − AV,
-    and ‖ĥ_{N+1} − h'_{N+1}‖₂ at the query. ``slopes[name]`` summarises log-log fits over
-    d_r >= ``fit_min``; ``heatmaps`` holds Â for ``heatmap_features`` (seed 0) and the exact A.
+    ``errors[name]`` (the variable ``name``) has shape (n_features, n_seeds) for the names in
+    ``APPROX_METRICS``: MSE/MAE of the attention matrix Â − A (T×T, mode "full") and of the
+    output matrix ÂV − AV, and ‖ĥ_{N+1} − h'_{N+1}‖₂ at the query. ``slopes[name]`` summarises
+    log-log fits over d_r >= ``fit_min`` (per seed: the variable ``slopes_<name>``);
+    ``heatmaps`` holds Â for ``heatmap_features`` (seed 0), dims ``("heatmap_features",
+    "query", "key")``, and ``exact_attention`` the exact A.
     """
 
-    n_features: np.ndarray
-    errors: dict
-    slopes: dict
-    heatmap_features: np.ndarray
-    heatmaps: np.ndarray
-    exact_attention: np.ndarray
-    parameters: dict = field(default_factory=dict)
+    def __init__(self, n_features, errors: dict, slopes: dict, heatmap_features, heatmaps,
+                 exact_attention, *, parameters: dict | None = None):
+        errors = dict(errors)
+        self.slopes = slopes
+        self.metrics = tuple(errors)
+        per_seed, _ = _slopes_data(slopes)
+        n_seeds = np.shape(next(iter(errors.values())))[1]
+        data = {**errors, **per_seed, "heatmaps": heatmaps, "exact_attention": exact_attention}
+        var_dims = {k: ("repeat",) for k in per_seed}
+        var_dims.update(heatmaps=("heatmap_features", "query", "key"),
+                        exact_attention=("query", "key"))
+        super().__init__("dual-approximation",
+                         {"n_features": np.asarray(n_features), "repeat": np.arange(n_seeds)},
+                         data, parameters, var_dims=var_dims,
+                         extra_coords={"heatmap_features": np.asarray(heatmap_features)})
 
-    def mean(self, name: str) -> np.ndarray:
-        return self.errors[name].mean(axis=1)
+    @property
+    def n_features(self) -> np.ndarray:
+        return self.coords["n_features"]
 
-    def stderr(self, name: str) -> np.ndarray:
-        e = self.errors[name]
-        return e.std(axis=1, ddof=1) / np.sqrt(e.shape[1]) if e.shape[1] > 1 else 0 * e[:, 0]
+    @property
+    def heatmap_features(self) -> np.ndarray:
+        return self.coords["heatmap_features"]
+
+    @property
+    def errors(self) -> dict:
+        return {k: self.data[k] for k in self.metrics}
+
+    @property
+    def heatmaps(self) -> np.ndarray:
+        return self.data["heatmaps"]
+
+    @property
+    def exact_attention(self) -> np.ndarray:
+        return self.data["exact_attention"]
 
     def __repr__(self) -> str:
         s = ", ".join(f"{k}: {v['mean']:.3f}±{v['stderr']:.3f}" for k, v in self.slopes.items())
         return (f"ApproximationStudy(d_r {self.n_features[0]}..{self.n_features[-1]}, "
-                f"{self.errors['attention_mae'].shape[1]} seeds, slopes {s})")
+                f"{self.repeats} seeds, slopes {s})")
 
     def save(self, out_dir, stem: str = "dual_approximation") -> dict:
-        arrays = {"n_features": self.n_features, "heatmap_features": self.heatmap_features,
-                  "heatmaps": self.heatmaps, "exact_attention": self.exact_attention}
-        arrays.update(self.errors)
-        arrays.update({f"slopes_{k}": v["per_seed"] for k, v in self.slopes.items()})
-        summary = {k: {kk: vv for kk, vv in v.items() if kk != "per_seed"}
-                   for k, v in self.slopes.items()}
-        return _save(out_dir, stem, "dual-approximation", self.parameters, arrays,
-                     {"slopes": summary})
+        """Write ``stem.npz`` and ``stem.json`` (see :meth:`spinicl.GridResult.save`)."""
+        return super().save(out_dir, stem)
+
+    def _extra_arrays(self) -> dict:
+        return {"n_features": self.n_features, "heatmap_features": self.heatmap_features}
+
+    def _record_extra(self) -> dict:
+        return {"slopes": _slopes_data(self.slopes)[1], "slope_names": list(self.slopes),
+                "metrics": list(self.metrics)}
+
+    @classmethod
+    def _from_saved(cls, *, coords, data, var_dims, extra_coords, record):
+        errors = {k: data[k] for k in record["metrics"]}
+        return cls(coords["n_features"], errors, _slopes_back(record, data),
+                   extra_coords["heatmap_features"], data["heatmaps"], data["exact_attention"],
+                   parameters=record["parameters"])
 
 
 def approximation_study(*, dim: int = 8, context_length: int = 32,
@@ -272,7 +334,8 @@ def approximation_study(*, dim: int = 8, context_length: int = 32,
                   orthogonal=orthogonal, token_scale=token_scale, fit_min=fit_min,
                   heatmap_features=heat, redraw_problem=redraw_problem, mode="full",
                   seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key))
-    return ApproximationStudy(n_feats, errors, slopes, heat, heatmaps, exact, params)
+    return ApproximationStudy(n_feats, errors, slopes, heat, heatmaps, exact,
+                              parameters=params)
 
 
 # ---------------------------------------------------------------------------- generalisation
@@ -300,22 +363,45 @@ def rademacher_bound(context_lengths, bound: float, *, delta: float = 0.05) -> n
     return 2 * bound / np.sqrt(N) + 3 * bound * np.sqrt(np.log(2 / delta) / (2 * N))
 
 
-@dataclass(eq=False)
-class GeneralizationStudy:
-    """Generalisation gaps of the alignment loss against the number N of demonstration tokens.
+class GeneralizationStudy(GridResult):
+    """Generalisation gaps of the alignment loss against N: a grid result over
+    ``("context_length", "repeat")``.
 
     ``uniform_gap`` (n_N, n_seeds): sup_{‖W‖_F ≤ B_W} (L(W) − L̂_N(W)) = B_W ‖Ĝ_N − G‖_F, the
     quantity the Rademacher bound controls; ``one_step_gap``: L(W_1) − L̂_N(W_1) for the
-    one-step dual weights rescaled to ‖W‖_F = B_W. ``bound`` is the bound (9) at each N.
+    one-step dual weights rescaled to ‖W‖_F = B_W. ``bound`` is the bound (9) at each N;
+    ``constants`` the bound's constants and ``slopes`` the log-log fits.
     """
 
-    context_lengths: np.ndarray
-    uniform_gap: np.ndarray
-    one_step_gap: np.ndarray
-    bound: np.ndarray
-    constants: dict
-    slopes: dict
-    parameters: dict = field(default_factory=dict)
+    def __init__(self, context_lengths, uniform_gap, one_step_gap, bound, constants: dict,
+                 slopes: dict, *, parameters: dict | None = None):
+        self.constants = constants
+        self.slopes = slopes
+        per_seed, _ = _slopes_data(slopes)
+        data = {"uniform_gap": uniform_gap, "one_step_gap": one_step_gap, "bound": bound,
+                **per_seed}
+        var_dims = {k: ("repeat",) for k in per_seed}
+        var_dims["bound"] = ("context_length",)
+        super().__init__("dual-generalization",
+                         {"context_length": np.asarray(context_lengths),
+                          "repeat": np.arange(np.shape(uniform_gap)[1])},
+                         data, parameters, var_dims=var_dims)
+
+    @property
+    def context_lengths(self) -> np.ndarray:
+        return self.coords["context_length"]
+
+    @property
+    def uniform_gap(self) -> np.ndarray:
+        return self.data["uniform_gap"]
+
+    @property
+    def one_step_gap(self) -> np.ndarray:
+        return self.data["one_step_gap"]
+
+    @property
+    def bound(self) -> np.ndarray:
+        return self.data["bound"]
 
     @property
     def bound_holds(self) -> np.ndarray:
@@ -329,12 +415,21 @@ class GeneralizationStudy:
                 f"bound holds at {int(self.bound_holds.sum())}/{self.bound_holds.size} N)")
 
     def save(self, out_dir, stem: str = "dual_generalization") -> dict:
-        arrays = {"context_lengths": self.context_lengths, "uniform_gap": self.uniform_gap,
-                  "one_step_gap": self.one_step_gap, "bound": self.bound}
-        summary = {k: {kk: vv for kk, vv in v.items() if kk != "per_seed"}
-                   for k, v in self.slopes.items()}
-        return _save(out_dir, stem, "dual-generalization", self.parameters, arrays,
-                     {"slopes": summary, "constants": self.constants})
+        """Write ``stem.npz`` and ``stem.json`` (see :meth:`spinicl.GridResult.save`)."""
+        return super().save(out_dir, stem)
+
+    def _extra_arrays(self) -> dict:
+        return {"context_lengths": self.context_lengths}
+
+    def _record_extra(self) -> dict:
+        return {"slopes": _slopes_data(self.slopes)[1], "slope_names": list(self.slopes),
+                "constants": self.constants}
+
+    @classmethod
+    def _from_saved(cls, *, coords, data, var_dims, extra_coords, record):
+        return cls(coords["context_length"], data["uniform_gap"], data["one_step_gap"],
+                   data["bound"], record["constants"], _slopes_back(record, data),
+                   parameters=record["parameters"])
 
 
 def _sphere(g, n, dim, radius):
@@ -410,4 +505,4 @@ def generalization_study(*, dim: int = 4, n_features: int = 32,
                   n_population=n_population, token_radius=radius, weight_bound=B_W, delta=delta,
                   seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key))
     return GeneralizationStudy(Ns.astype(float), uniform, one_step, bound, constants, slopes,
-                               params)
+                               parameters=params)
