@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .attention import _check_matrix
+
 __all__ = ["relu", "relu_mlp_forward", "relu_mlp_backward", "init_normal"]
 
 
@@ -14,14 +16,6 @@ def init_normal(shape, *, std: float, rng) -> np.ndarray:
 def relu(x) -> np.ndarray:
     """max(x, 0) elementwise (its derivative is the indicator x > 0)."""
     return np.maximum(x, 0.0)
-
-
-def _check_matrix(name, W, cols) -> np.ndarray:
-    W = np.asarray(W, dtype=float)
-    if W.ndim != 2 or W.shape[1] != cols:
-        raise ValueError(f"{name} must have shape (k, {cols}) to act on {cols}-dimensional tokens, "
-                         f"got {W.shape}")
-    return W
 
 
 def relu_mlp_forward(X, W1, b1, W2, b2):
