@@ -9,7 +9,7 @@ Models (names for :func:`make_model`):
 ``"merged"`` — :class:`MergedLinearAttention`, simplified linear attention F = (1/N) X Xᵀ W X,
     ŷ = F[D, N]; one (D+1)×(D+1) matrix W (the spins of the spin glass).
 ``"separate"`` — :class:`SeparateLinearAttention`, F = (1/N) X (W_Q X)ᵀ (W_K X), i.e. the merged
-    model with W = W_Qᵀ W_K.
+    model with W = W_Qᵀ W_K; ``rank=r`` makes W_Q, W_K r×(D+1) (low-rank attention).
 ``"full_linear"`` — :class:`FullLinearAttention` (FLA), out = (1/N) W_V X (W_K X)ᵀ (W_Q x_q).
 ``"multihead_linear"`` — :class:`MultiHeadLinearAttention` (MHLA), a sum of H such heads with
     key/query dimension ``head_dim``.
@@ -299,19 +299,35 @@ class MergedLinearAttention(AttentionModel):
 class SeparateLinearAttention(AttentionModel):
     """Simplified linear attention with separate W_Q, W_K: the merged model with W = W_Qᵀ W_K.
 
+    Parameters
+    ----------
+    dim : int
+        D.
+    rank : int, optional
+        Rows r of W_Q and W_K, 1 <= r <= D+1 (default D+1, the paper's full-rank model). With
+        r < D+1 the merged W = W_Qᵀ W_K has rank at most r (low-rank attention).
+    rng : seed-like
+        Initialisation N(0, 1/(D+1)).
+    init_std : float, optional
+        Standard deviation of the random initialisation (default 1/√(D+1)).
+
     The fast path evaluates the merged model at W = W_Qᵀ W_K and applies the chain rule
-    dL/dW_Q = W_K Gᵀ, dL/dW_K = W_Q G with G = dL/dW, so a step costs O(P·(D+1)² + (D+1)³).
+    dL/dW_Q = W_K Gᵀ, dL/dW_K = W_Q G with G = dL/dW, so a step costs O(P·(D+1)² + r·(D+1)²).
     """
 
     name = "separate"
     uses = ("features",)
 
-    def __init__(self, dim: int, *, rng=None, init_std: float | None = None):
+    def __init__(self, dim: int, *, rank: int | None = None, rng=None,
+                 init_std: float | None = None):
         super().__init__(dim, rng=rng)
         n = self.width
+        self.rank = check_int("rank", n if rank is None else rank, minimum=1, maximum=n)
         std = None if init_std is None else check_real("init_std", init_std, minimum=0.0)
-        self.params["W_Q"] = self._init((n, n), std)
-        self.params["W_K"] = self._init((n, n), std)
+        self.params["W_Q"] = self._init((self.rank, n), std)
+        # rank is not added to config(): the shapes there already carry it, and fingerprints of
+        # existing full-rank checkpoints stay what they were
+        self.params["W_K"] = self._init((self.rank, n), std)
 
     def merged_weights(self):
         return self.params["W_Q"].T @ self.params["W_K"]
