@@ -44,6 +44,8 @@ _LAZY = {
     "train": "spinicl.training",
     "TrainResult": "spinicl.training",
     "training": "spinicl.training",
+    "ModelHamiltonian": "spinicl.training",
+    "nuclear_norm_minimiser": "spinicl.training",
     "sweep": "spinicl.sweep",
     "run_sweep": "spinicl.sweep",
     "SweepSpec": "spinicl.sweep",

@@ -5,7 +5,10 @@
   transformer, each with forward pass, MSE loss and analytic gradients (fast O(P·(D+1)²) path);
 * :mod:`~spinicl.training.optimizers` — Adam, AdamW and SGD with PyTorch's conventions;
 * :mod:`~spinicl.training.layers` — reusable attention, ReLU MLP and losses with gradients;
-* :mod:`~spinicl.training.loop` — :func:`train` (full batch, mini-batch, online; checkpoints).
+* :mod:`~spinicl.training.loop` — :func:`train` (full batch, mini-batch, online; checkpoints);
+* :mod:`~spinicl.training.hamiltonian` — :class:`ModelHamiltonian`, H(θ) = ½L(θ) + (λ0/2)|θ|²
+  over any model's weights (sampled by ``spinicl.sample``), and :func:`nuclear_norm_minimiser`,
+  the large-β limit of the separate model.
 
 >>> import spinicl
 >>> prompts = spinicl.sample_prompts(3, 20, 200, rng=0)
@@ -18,6 +21,8 @@ from __future__ import annotations
 from . import layers, optimizers
 from .loop import (TrainHistory, TrainingDiverged, TrainResult, equivalent_l2,
                    objective_gradient, train)
+from .hamiltonian import (ModelHamiltonian, NuclearNormResult, nuclear_kkt_residual,
+                          nuclear_norm_minimiser)
 from .models import (MODELS, AttentionModel, FullLinearAttention, MergedLinearAttention,
                      MultiHeadLinearAttention, SeparateLinearAttention, SoftmaxAttention,
                      Transformer, make_model)
@@ -28,5 +33,6 @@ __all__ = [
     "objective_gradient", "AttentionModel", "MergedLinearAttention", "SeparateLinearAttention",
     "FullLinearAttention", "MultiHeadLinearAttention", "SoftmaxAttention", "Transformer",
     "make_model", "MODELS", "Optimizer", "Adam", "AdamW", "SGD", "make_optimizer", "layers",
-    "optimizers",
+    "optimizers", "ModelHamiltonian", "nuclear_norm_minimiser", "nuclear_kkt_residual",
+    "NuclearNormResult",
 ]

@@ -51,6 +51,8 @@ OPERATORS = ("auto", "gram", "factored")
 _GRAM_MAX = 4096
 # The merged and separate models are exactly the ones whose loss is a function of W = W_Qᵀ W_K.
 _LINEAR = {MergedLinearAttention: "merged", SeparateLinearAttention: "separate"}
+# Doubles in one softmax score array (P × walkers × (N+1)); walkers are processed in chunks.
+_SOFTMAX_CHUNK = 2**19
 
 
 def _model_of(model, prompts) -> AttentionModel:
@@ -132,6 +134,8 @@ class ModelHamiltonian:
         self.n_spins = int(sum(sizes))
         self.offset = 0.5 * float(np.mean(batch.targets**2))
         self.operator = None
+        if self.kind == "softmax":
+            self._tokens_t = np.ascontiguousarray(np.swapaxes(batch.tokens, 1, 2))
         if self.kind in _LINEAR.values():
             self._setup_quadratic(prompts, batch, normalization, operator)
 
@@ -144,6 +148,7 @@ class ModelHamiltonian:
         # λ0 = 0 here: the regulariser acts on θ, not on W, and is added separately
         self._glass = SpinGlass.from_feature_factors(context, query, batch.targets, l2=0.0,
                                                      normalization=normalization)
+        self._factors = (context, query)
         n_w = self._glass.n_spins
         if operator == "auto":
             operator = "gram" if n_w <= min(_GRAM_MAX, 2 * self.n_prompts) else "factored"
@@ -238,11 +243,21 @@ class ModelHamiltonian:
         W = self._merged(Xb)
         B = W.shape[0]
         w = W.reshape(B, -1)
-        method = "dense" if self.operator == "gram" else "factored"
-        Aw = self._glass.hessian_matvec(np.ascontiguousarray(w.T), method=method).T
-        h = self._glass.fields
-        E = 0.5 * np.einsum("bi,bi->b", w, Aw) - w @ h + self.offset
-        dW = (Aw - h).reshape(W.shape)
+        if self.operator == "gram":
+            Aw = w @ self._glass.hessian()        # A symmetric: one GEMM for all walkers
+            h = self._glass.fields
+            E = 0.5 * np.einsum("bi,bi->b", w, Aw) - w @ h + self.offset
+            dW = (Aw - h).reshape(W.shape)
+        else:
+            # ŷ_bp = c_pᵀ W_b q_p and dE/dW_b = Σ_p r_bp c_p q_pᵀ / P: all walkers through
+            # the factors in two GEMMs, O(B·P·(D+1)²) and no n_W×n_W array
+            context, query = self._factors
+            P, m = context.shape
+            cw = (context @ W.transpose(1, 0, 2).reshape(m, B * m)).reshape(P, B, m)
+            resid = np.einsum("pbc,pc->bp", cw, query) - self._batch.targets
+            E = 0.5 * np.mean(resid**2, axis=1)
+            rq = (resid.T / P)[:, :, None] * query[:, None, :]             # (P, B, m)
+            dW = (context.T @ rq.reshape(P, B * m)).reshape(m, B, m).transpose(1, 0, 2)
         if self.kind == "merged":
             return E, dW.reshape(B, -1)
         p = self.unflatten(Xb)
@@ -252,36 +267,49 @@ class ModelHamiltonian:
         return E, np.concatenate([d_q.reshape(B, -1), d_k.reshape(B, -1)], axis=1)
 
     def _softmax_energy_gradient(self, Xb):
-        # The query-only pass of SoftmaxAttention (nn.attention's _attention_last) with a walker
-        # axis b in front of the prompt axis p: s = scale·Xᵀ W_Kᵀ W_Q x_q, a = softmax(s),
-        # ŷ = W_V[-1]·(X a).
+        # Walkers in chunks, so that the (P, walkers, N+1) score arrays stay near
+        # _SOFTMAX_CHUNK doubles whatever the number of walkers.
+        P, _, T = self._batch.tokens.shape
+        size = max(1, _SOFTMAX_CHUNK // (P * T))
+        parts = [self._softmax_chunk(Xb[i:i + size]) for i in range(0, Xb.shape[0], size)]
+        return (np.concatenate([e for e, _ in parts]),
+                np.concatenate([g for _, g in parts], axis=0))
+
+    def _softmax_chunk(self, Xb):
+        # The query-only pass of SoftmaxAttention (nn.attention's _attention_last) for every
+        # walker b and prompt p: s = scale·Xᵀ W_Kᵀ W_Q x_q, a = softmax(s), ŷ = W_V[-1]·(X a).
+        # Arrays are laid out prompt-major, (P, B, ·), so that each contraction over a token or
+        # feature axis is one stacked GEMM per prompt (or per walker), never an einsum loop.
         p = self.unflatten(Xb)
-        WQ, WK, v = p["W_Q"], p["W_K"], p["W_V"][:, -1, :]
-        X = self._batch.tokens                              # (P, d, T)
-        xq = X[:, :, -1]                                    # (P, d)
+        WQ, WK, v = p["W_Q"], p["W_K"], np.ascontiguousarray(p["W_V"][:, -1, :])
+        B, d_k, d = WQ.shape
+        X = self._batch.tokens                                   # (P, d, T)
+        Xt = self._tokens_t                                      # (P, T, d)
+        xq = X[:, :, -1]                                         # (P, d)
         P = X.shape[0]
-        scale = 1.0 / np.sqrt(WQ.shape[1])
-        q = np.einsum("bkd,pd->bpk", WQ, xq, optimize=True)
-        kq = np.matmul(q, WK)                               # (B, P, d): W_Kᵀ q
-        s = scale * np.einsum("bpd,pdt->bpt", kq, X, optimize=True)
+        scale = 1.0 / np.sqrt(d_k)
+        q = (xq @ WQ.reshape(B * d_k, d).T).reshape(P, B, d_k)   # W_Q x_q
+        q_b = np.ascontiguousarray(q.transpose(1, 0, 2))         # (B, P, d_k)
+        kq = np.matmul(q_b, WK).transpose(1, 0, 2)               # (P, B, d): W_Kᵀ W_Q x_q
+        s = scale * np.matmul(kq, X)                             # (P, B, T)
         s -= s.max(axis=2, keepdims=True)
-        a = np.exp(s)
+        a = np.exp(s, out=s)
         a /= a.sum(axis=2, keepdims=True)
-        xa = np.einsum("pdt,bpt->bpd", X, a, optimize=True)
-        resid = np.einsum("bpd,bd->bp", xa, v) - self._batch.targets
-        E = 0.5 * np.mean(resid**2, axis=1)
-        g = resid / P                                       # dE/dŷ for E = ½ mean r²
-        d_v = np.einsum("bp,bpd->bd", g, xa)
-        u = np.einsum("bd,pdt->bpt", v, X, optimize=True)  # v·x_t
-        d_a = g[:, :, None] * u
+        xa = np.matmul(a, Xt)                                    # (P, B, d): X a
+        resid = np.einsum("pbd,bd->pb", xa, v) - self._batch.targets[:, None]
+        E = 0.5 * np.mean(resid**2, axis=0)
+        g = resid / P                                            # dE/dŷ for E = ½ mean r²
+        d_v = np.einsum("pb,pbd->bd", g, xa)
+        d_a = np.matmul(v, X)                                    # (P, B, T): v·x_t
+        d_a *= g[:, :, None]
         d_s = a * (d_a - np.sum(a * d_a, axis=2, keepdims=True))
-        d_kq = scale * np.einsum("pdt,bpt->bpd", X, d_s, optimize=True)
-        d_WK = np.einsum("bpk,bpd->bkd", q, d_kq, optimize=True)
-        d_q = np.matmul(d_kq, np.swapaxes(WK, 1, 2))         # (B, P, d_k)
-        d_WQ = np.einsum("bpk,pd->bkd", d_q, xq, optimize=True)
+        d_kq = scale * np.matmul(d_s, Xt)                        # (P, B, d)
+        d_kq_b = np.ascontiguousarray(d_kq.transpose(1, 0, 2))   # (B, P, d)
+        d_WK = np.matmul(q_b.transpose(0, 2, 1), d_kq_b)         # (B, d_k, d)
+        d_q = np.matmul(d_kq_b, WK.transpose(0, 2, 1))           # (B, P, d_k)
+        d_WQ = np.matmul(d_q.transpose(0, 2, 1), xq)             # (B, d_k, d)
         d_WV = np.zeros(p["W_V"].shape)
         d_WV[:, -1, :] = d_v
-        B = Xb.shape[0]
         return E, np.concatenate([d_WQ.reshape(B, -1), d_WK.reshape(B, -1),
                                   d_WV.reshape(B, -1)], axis=1)
 
