@@ -209,3 +209,15 @@ def test_softmax_hamiltonian_is_sampled_by_hmc(prompts):
                        progress=False)
     assert np.all(np.isfinite(s.observables["energy"]))
     assert np.all(s.acceptance_rate > 0.3)
+
+
+def test_softmax_walker_chunks_do_not_change_the_result(prompts, monkeypatch):
+    from spinicl.training import hamiltonian as module
+
+    H = ModelHamiltonian(SoftmaxAttention(2, head_dim=2), prompts, l2=L2)
+    X = np.random.default_rng(9).standard_normal((7, H.n_spins))
+    E, G = H.energy_gradient(X)
+    P, _, T = prompts.tokens.shape
+    monkeypatch.setattr(module, "_SOFTMAX_CHUNK", 2 * P * T)      # chunks of 2 walkers
+    E2, G2 = H.energy_gradient(X)
+    assert np.allclose(E2, E, rtol=1e-14, atol=0) and np.allclose(G2, G, rtol=1e-13, atol=1e-15)

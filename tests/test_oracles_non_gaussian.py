@@ -17,6 +17,7 @@ from scipy.optimize import minimize
 
 import spinicl
 from spinicl import diagnostics as dg
+from spinicl._result import check_result
 from spinicl.attention import feature_factors
 from spinicl.training import SeparateLinearAttention
 from spinicl.training.hamiltonian import ModelHamiltonian, nuclear_norm_minimiser
@@ -247,6 +248,8 @@ def nuc_prompts():
 def nuc(nuc_prompts):
     result = nuclear_norm_minimiser(nuc_prompts, l2=L2_NUC, tol=1e-13)
     assert result.converged, result.message
+    check_result(result)
+    assert "converged" in repr(result) and result.x.shape == (9,)
     return result
 
 
