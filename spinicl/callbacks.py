@@ -149,7 +149,7 @@ class CallbackList(Callback):
         return f"CallbackList({self.callbacks!r})"
 
 
-def as_callbacks(callbacks, name: str = "callbacks") -> CallbackList:
+def as_callbacks(callbacks, *, name: str = "callbacks") -> CallbackList:
     """``callbacks`` (None, a Callback, a function or a list of them) as one CallbackList.
 
     Raises
@@ -200,7 +200,7 @@ class ProgressBar(Callback):
         Metric names shown beside the bar (default: every scalar metric).
     """
 
-    def __init__(self, desc: str | None = None, *, show=None):
+    def __init__(self, *, desc: str | None = None, show=None):
         self.desc, self.show = desc, None if show is None else list(show)
         self._bar, self._done = None, 0
 

@@ -42,6 +42,7 @@ DATA_ARGUMENTS = {
     "fit_training_rate": ("test_name",),
     "convergence_sweep": ("context_lengths", "batch_sizes"),   # the grid's axes
     "sign_symmetry": ("inits",),
+    "CallbackList": ("callbacks",), "Logger": ("path",),   # what to hold, where to write
     "GridResult": ("parameters",),                     # the result's contents, as coords/data
     "GridResult.mean": ("dim",), "GridResult.std": ("dim",),
     "GridResult.stderr": ("dim",), "GridResult.count": ("dim",),   # numpy's axis convention
