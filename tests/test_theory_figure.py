@@ -69,3 +69,29 @@ def test_cells_give_the_same_bits_on_a_process_pool():
     pooled = compute(executor="process", workers=2, **settings)
     for key, value in serial.items():
         np.testing.assert_array_equal(pooled[key], value)
+
+
+def test_quick_figure_carries_the_matrix_free_finite_size_scaling(tmp_path):
+    paths = make_figure("theory-vs-finite-size", tmp_path, quick=True, progress=False)
+    with np.load(paths[0]) as d:
+        dims, taus = d["scaling_dims"], d["scaling_taus"]
+        assert dims.tolist() == [4, 6, 8, 12]
+        assert d["scaling_icl_error"].shape == (dims.size, taus.size, int(d["scaling_repeats"]))
+        assert np.all(d["scaling_converged"] == 1.0) and d["scaling_relative_residual"].max() < 1e-7
+        # the scaling's theory is the solver's ground state at the cells (the mean is β-free)
+        ref = theory.solve_grid(float(d["alpha"]), taus, l2=float(d["l2"]))
+        np.testing.assert_allclose(d["scaling_theory_icl_error"], ref.icl_error, rtol=1e-12)
+        # the gap is the finite mean minus the theory, and gap x D is that times D
+        gap = d["scaling_icl_error"].mean(axis=-1) - ref.icl_error[None, :]
+        np.testing.assert_allclose(d["scaling_gap"], gap, rtol=1e-12)
+        np.testing.assert_allclose(d["scaling_gap_mean"], gap.mean(axis=1), rtol=1e-12)
+        np.testing.assert_allclose(d["scaling_gap_times_dim"], d["scaling_gap_mean"] * dims)
+        # the two-term fit solves the weighted normal equations of a/D + b/D²
+        w = 1 / d["scaling_gap_se"]
+        design = np.stack([w / dims, w / dims**2], axis=1)
+        expect, *_ = np.linalg.lstsq(design, w * d["scaling_gap_mean"], rcond=None)
+        np.testing.assert_allclose(d["scaling_fit2_coefficients"], expect, rtol=1e-10)
+        assert np.all(d["scaling_peak_rss_mib"] < 4096)
+    record = json.loads(paths[1].read_text())
+    assert record["numbers"]["scaling_dims"] == [4, 6, 8, 12]
+    assert len(record["numbers"]["fit2"]["coefficients"]) == 2

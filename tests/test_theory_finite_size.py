@@ -111,3 +111,14 @@ def test_finite_pool_memorisation_matches_the_exact_measure():
             gaps[k].append(abs(out[k].mean() - getattr(th, k)))
     for k, g in gaps.items():
         assert g[2] < g[1] < g[0], (k, g)
+
+
+@pytest.mark.slow
+def test_matrix_free_gap_to_the_theory_shrinks_up_to_d_100():
+    from spinicl.experiments.finite_size_gap import finite_size_scaling
+
+    out = finite_size_scaling(dims=(10, 20, 40, 100), taus=(0.6, 1.6, 3.0), repeats=2,
+                              progress=False)
+    gap, se = out["scaling_gap_mean"], out["scaling_gap_se"]
+    assert gap[-1] < gap[0] and abs(gap[-1]) < 0.5 * abs(gap[0]), (gap, se)
+    assert out["scaling_fit1_coefficients"][0] > 0
