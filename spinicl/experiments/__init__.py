@@ -9,6 +9,7 @@ spin-glass sweep cells of :mod:`spinicl.experiments.cells` ("exact", "exact-cg",
 "sampled") with the sweep registry, which imports it by name when it meets one of those kinds.
 """
 from . import cells  # noqa: F401  (registers the sweep cell kinds)
+from . import large_scale  # noqa: F401  (registers the "matrix-free-mean" cell kind)
 from ._runs import ExperimentResult
 from .architectures import architecture_comparison
 from .correlated_tokens import correlated_tokens_sweep
