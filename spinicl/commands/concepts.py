@@ -121,27 +121,21 @@ def _given(**values) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _save_study(study, out, stem, coords, parameters):
-    """Write a theory-check study (a dataclass of arrays) as STEM.npz + STEM.json."""
-    from dataclasses import fields
-    from pathlib import Path
+def _save_study(study, out, stem, parameters):
+    """Write a theory-check study (a GridResult) as STEM.npz + STEM.json, with the CLI options.
 
-    import numpy as np
+    The npz is the grid result's (``coord_<dim>`` per coordinate, a variable per name); the
+    JSON record gains the command line's options under ``cli``.
+    """
+    import json
 
-    from .._io import run_record, save_json_atomic, save_npz_atomic
+    from .._io import save_json_atomic
 
-    arrays, record = {}, {}
-    for f in fields(study):
-        value = getattr(study, f.name)
-        if isinstance(value, np.ndarray) and value.dtype.kind in "biufcU":
-            arrays[coords.get(f.name, f.name)] = value
-        else:
-            record[f.name] = value
-    out = Path(out)
-    npz = save_npz_atomic(out / f"{stem}.npz", **arrays)
-    js = save_json_atomic(out / f"{stem}.json",
-                          run_record(stem, parameters, result=record, files={"data": npz.name}))
-    return [npz, js]
+    files = study.save(out, stem)
+    record = json.loads(files["json"].read_text())
+    record["cli"] = parameters
+    save_json_atomic(files["json"], record)
+    return [files["npz"], files["json"]]
 
 
 def run(args) -> int:
@@ -160,7 +154,6 @@ def run(args) -> int:
                          steps=args.steps, n_seeds=args.seeds, n_test=args.n_test, lr=args.lr,
                          log_every=args.log_every)
         study = convergence_sweep(rng=args.seed, progress=progress, **options, **common)
-        coords = {"context_lengths": "coord_context_length", "batch_sizes": "coord_batch_size"}
     elif args.task == "rates":
         if args.values is None:
             raise ValueError("--task rates needs --values")
@@ -173,16 +166,14 @@ def run(args) -> int:
                            **_given(steps=args.steps, n_seeds=args.seeds,
                                     log_every=args.log_every, n_test=args.n_test),
                            **train_kw, **rest)
-        coords = {"values": f"coord_{args.parameter}"}
     elif args.task == "signs":
         study = sign_symmetry(("tied", "gaussian"), attention=args.attention, rng=args.seed,
                               progress=progress, context_length=args.length,
                               **_given(n_seeds=args.seeds, steps=args.steps, n_test=args.n_test,
                                        lr=args.lr), **common)
-        coords = {}
     if args.task != "train":
         print(study)
-        for path in _save_study(study, args.out, f"concepts_{args.task}", coords, parameters):
+        for path in _save_study(study, args.out, f"concepts_{args.task}", parameters):
             print(f"wrote {path}")
         return 0
     tests = {"test": sampler}

@@ -18,7 +18,8 @@ from .metrics import (Evaluation, KeyCoefficients, attention_products, evaluate,
                       key_coefficients, mlp_alignment, projected_forward, snapshot,
                       wilson_interval)
 from .model import ATTENTIONS, INITS, LOSSES, ConceptTransformer, ForwardPass
-from .ood import SCENARIOS, OODReport, OODVariant, evaluate_ood, ood_variants, run_ood
+from .ood import (SCENARIOS, OODReport, OODStudy, OODVariant, evaluate_ood, ood_study,
+                  ood_variants, run_ood)
 from .prompts import (FEATURE_SWAPS, LAYOUTS, ConceptPrompts, ConceptPromptSampler,
                       PromptStructure, check_distribution, retrieval_floor)
 from .theory_checks import (ConvergenceSweep, ExponentialFit, RateSweep, SignSymmetry,
@@ -36,6 +37,7 @@ __all__ = [
     "KeyCoefficients", "key_coefficients", "snapshot", "projected_forward",
     "TrainingResult", "train_concepts", "default_setup", "DEFAULTS",
     "OODVariant", "OODReport", "ood_variants", "evaluate_ood", "run_ood", "SCENARIOS",
+    "OODStudy", "ood_study",
     "ExponentialFit", "fit_exponential_rate", "fit_training_rate", "convergence_time",
     "ConvergenceSweep", "convergence_sweep", "RateSweep", "rate_sweep",
     "SignSymmetry", "sign_symmetry",

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._progress import progress_bar
-from .._validation import as_seed_sequence, check_finite_array, check_int, check_real
+from .._grid import GridResult
+from .._validation import check_finite_array, check_int, check_real
 from .model import INITS
-from .train import default_setup, train_concepts
 
 __all__ = ["ExponentialFit", "fit_exponential_rate", "fit_training_rate", "convergence_time",
            "ConvergenceSweep", "convergence_sweep", "RateSweep", "rate_sweep", "SWEEPABLE",
@@ -198,13 +197,18 @@ def convergence_time(steps, errors, *, floor: float, tolerance: float = 0.01) ->
     return float(t[0] if bad.size == 0 else t[bad[-1] + 1])
 
 
-@dataclass
-class ConvergenceSweep:
-    """Steps to convergence across context lengths and batch sizes.
+class ConvergenceSweep(GridResult):
+    """Steps to convergence across context lengths and batch sizes: a grid result.
+
+    Dims ``("context_length", "batch_size", "repeat")`` (the seeds are the repeats); ``mean``,
+    ``stderr``, ``sel``, ``save``/``load`` and ``to_xarray`` are :class:`~spinicl.GridResult`'s
+    (``sweep.mean("final_errors")`` averages the seeds; ``times`` holds inf where a run never
+    converged, so take its median rather than its mean).
 
     Attributes
     ----------
     context_lengths, batch_sizes : ndarray
+        The coordinates ``context_length`` and ``batch_size``.
     times : ndarray (n_L, n_B, n_seeds)
         Steps until the test error stays within ``tolerance`` of the floor (inf if never).
     final_errors : ndarray (n_L, n_B, n_seeds)
@@ -212,15 +216,48 @@ class ConvergenceSweep:
         2^{−L}.
     rates : ndarray (n_L, n_B, n_seeds)
         Fitted exponential rates (NaN where no fit was possible).
+    settings : dict
+        The run's settings (``parameters``).
     """
 
-    context_lengths: np.ndarray
-    batch_sizes: np.ndarray
-    times: np.ndarray
-    final_errors: np.ndarray
-    floors: np.ndarray
-    rates: np.ndarray
-    settings: dict
+    def __init__(self, *, context_lengths, batch_sizes, times, final_errors, floors, rates,
+                 settings: dict | None = None):
+        times = np.asarray(times, dtype=float)
+        super().__init__("concepts_convergence",
+                         {"context_length": np.asarray(context_lengths),
+                          "batch_size": np.asarray(batch_sizes),
+                          "repeat": np.arange(times.shape[2])},
+                         {"times": times, "final_errors": final_errors, "rates": rates,
+                          "floors": floors},
+                         settings, var_dims={"floors": ("context_length",)})
+
+    @property
+    def context_lengths(self) -> np.ndarray:
+        return self.coords["context_length"]
+
+    @property
+    def batch_sizes(self) -> np.ndarray:
+        return self.coords["batch_size"]
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.data["times"]
+
+    @property
+    def final_errors(self) -> np.ndarray:
+        return self.data["final_errors"]
+
+    @property
+    def rates(self) -> np.ndarray:
+        return self.data["rates"]
+
+    @property
+    def floors(self) -> np.ndarray:
+        return self.data["floors"]
+
+    @property
+    def settings(self) -> dict:
+        return self.parameters
 
     @property
     def converged(self) -> np.ndarray:
@@ -244,11 +281,18 @@ class ConvergenceSweep:
                 f"B={self.batch_sizes.tolist()}, converged={int(self.converged.sum())}/"
                 f"{self.times.size})\n{self.table()}")
 
+    @classmethod
+    def _from_saved(cls, *, coords, data, var_dims, extra_coords, record):
+        return cls(context_lengths=coords["context_length"], batch_sizes=coords["batch_size"],
+                   times=data["times"], final_errors=data["final_errors"],
+                   floors=data["floors"], rates=data["rates"], settings=record["parameters"])
+
 
 def convergence_sweep(context_lengths=(1, 2, 4, 8, 16), batch_sizes=(1, 8, 64), *,
                       steps: int = 6000, n_seeds: int = 2, tolerance: float = 0.01,
                       log_every: int = 50, n_test: int = 4000, lr: float = 0.25, rng=0,
-                      progress: bool = True, **setup) -> ConvergenceSweep:
+                      progress: bool = True, store=None, executor: str = "serial",
+                      workers: int | None = None, **setup) -> ConvergenceSweep:
     """Train at every (L, B) and seed; record the steps to reach floor(L) + tolerance.
 
     ``setup`` is passed to :func:`~spinicl.concepts.default_setup` (dim, n_concepts, ...).
@@ -256,36 +300,39 @@ def convergence_sweep(context_lengths=(1, 2, 4, 8, 16), batch_sizes=(1, 8, 64), 
     every B; the default 0.25 is stable down to B = 1 (η = 1 is not: single-prompt steps then
     kick the model off the solution). At L = 1 the floor is 1/2 and ties F = 0 (dead ReLUs)
     count as errors, so L = 1 measures nothing but stability.
+
+    The grid runs as a sweep of ``"concepts-convergence"`` cells (one unit per (L, B, seed);
+    unit u draws from child u of the master seed, the stream of run u before the studies ran as
+    sweeps).
+
+    Parameters
+    ----------
+    store : path, optional
+        Folder of the sweep's unit files: a rerun with the same folder and settings reuses
+        every finished run. ``None``: a temporary folder.
+    executor : {"serial", "process", "dask"}
+        Where the units run; every executor gives the same bits.
+    workers : int, optional
+        Worker processes of the ``"process"`` and ``"dask"`` executors.
     """
+    from ..sweep.runner import master_seed, run_cells
+
     Ls = np.array([check_int("context_lengths", L, minimum=1) for L in context_lengths])
     Bs = np.array([check_int("batch_sizes", B, minimum=1) for B in batch_sizes])
     n_seeds = check_int("n_seeds", n_seeds, minimum=1)
     tolerance = check_real("tolerance", tolerance, minimum=0.0, strict_min=True)
-    shape = (Ls.size, Bs.size, n_seeds)
-    times = np.full(shape, np.inf)
-    finals = np.full(shape, np.nan)
-    rates = np.full(shape, np.nan)
+    sweep = run_cells(kind="concepts-convergence",
+                      axes={"context_length": Ls, "batch_size": Bs},
+                      parameters=dict(steps=steps, tolerance=tolerance, log_every=log_every,
+                                      n_test=n_test, lr=lr, setup=dict(setup)),
+                      repeats=n_seeds, rng=master_seed(rng), name="concepts_convergence",
+                      store=store, executor=executor, workers=workers, progress=progress)
     floors = 2.0 ** -Ls.astype(float)
-    children = as_seed_sequence(rng).spawn(int(np.prod(shape)))
-    with progress_bar(total=int(np.prod(shape)), desc="L/B sweep", enabled=progress) as bar:
-        for idx in np.ndindex(shape):
-            i, j, k = idx
-            seq = children[np.ravel_multi_index(idx, shape)]
-            init_seq, data_seq = seq.spawn(2)
-            _, sampler, model = default_setup(context_length=int(Ls[i]), rng=init_seq, **setup)
-            res = train_concepts(model, sampler, steps=steps, batch_size=int(Bs[j]), lr=lr,
-                                 log_every=log_every, n_test=n_test, rng=data_seq,
-                                 progress=False)
-            err = res.series("test.error")
-            times[idx] = convergence_time(res.steps, err, floor=res.floors["test"],
-                                          tolerance=tolerance)
-            finals[idx] = err[-1]
-            rates[idx] = fit_training_rate(res).rate
-            bar.update(1)
     settings = dict(steps=steps, n_seeds=n_seeds, tolerance=tolerance, log_every=log_every,
                     n_test=n_test, lr=lr, **setup)
-    return ConvergenceSweep(context_lengths=Ls, batch_sizes=Bs, times=times,
-                            final_errors=finals, floors=floors, rates=rates, settings=settings)
+    return ConvergenceSweep(context_lengths=Ls, batch_sizes=Bs, times=sweep["time"],
+                            final_errors=sweep["final_error"], floors=floors,
+                            rates=sweep["rate"], settings=settings)
 
 
 #: Parameters :func:`rate_sweep` can vary: training settings and :data:`DEFAULTS` keys.
@@ -293,14 +340,18 @@ SWEEPABLE = ("lr", "batch_size", "dim", "n_concepts", "context_length", "noise",
              "width", "l2", "init_scale", "alpha", "beta")
 
 
-@dataclass
-class RateSweep:
-    """Fitted exponential rates of the 0-1 excess error against one parameter.
+class RateSweep(GridResult):
+    """Fitted exponential rates of the 0-1 excess error against one parameter: a grid result.
+
+    Dims ``(parameter, "repeat")``: the swept parameter's own name (``"lr"``, ``"dim"``, …),
+    then the seeds. ``sweep.mean("rates")`` averages the seeds; ``sweep.sel(lr=2.0)`` picks a
+    value.
 
     Attributes
     ----------
     parameter : str
     values : ndarray (n,)
+        The coordinate of dim ``parameter``.
     rates, rate_lo, rate_hi : ndarray (n, n_seeds)
         Fitted rate c and its confidence interval (NaN where no fit was possible).
     ce_rates : ndarray (n, n_seeds)
@@ -308,18 +359,57 @@ class RateSweep:
     times : ndarray (n, n_seeds)
         Steps until the error stays within ``tolerance`` of the floor (inf if never).
     final_errors, floors : ndarray
+    settings : dict
+        The run's settings (``parameters``).
     """
 
-    parameter: str
-    values: np.ndarray
-    rates: np.ndarray
-    rate_lo: np.ndarray
-    rate_hi: np.ndarray
-    ce_rates: np.ndarray
-    times: np.ndarray
-    final_errors: np.ndarray
-    floors: np.ndarray
-    settings: dict
+    VARIABLES = ("rates", "rate_lo", "rate_hi", "ce_rates", "times", "final_errors")
+
+    def __init__(self, *, parameter: str, values, rates, rate_lo, rate_hi, ce_rates, times,
+                 final_errors, floors, settings: dict | None = None):
+        self.parameter = parameter
+        rates = np.asarray(rates, dtype=float)
+        data = dict(rates=rates, rate_lo=rate_lo, rate_hi=rate_hi, ce_rates=ce_rates,
+                    times=times, final_errors=final_errors, floors=floors)
+        super().__init__("concepts_rates",
+                         {parameter: np.asarray(values), "repeat": np.arange(rates.shape[1])},
+                         data, settings, var_dims={"floors": (parameter,)})
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.coords[self.parameter]
+
+    @property
+    def rates(self) -> np.ndarray:
+        return self.data["rates"]
+
+    @property
+    def rate_lo(self) -> np.ndarray:
+        return self.data["rate_lo"]
+
+    @property
+    def rate_hi(self) -> np.ndarray:
+        return self.data["rate_hi"]
+
+    @property
+    def ce_rates(self) -> np.ndarray:
+        return self.data["ce_rates"]
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.data["times"]
+
+    @property
+    def final_errors(self) -> np.ndarray:
+        return self.data["final_errors"]
+
+    @property
+    def floors(self) -> np.ndarray:
+        return self.data["floors"]
+
+    @property
+    def settings(self) -> dict:
+        return self.parameters
 
     def table(self) -> str:
         lines = [f"{self.parameter:>14s}{'rate c':>12s}{'95% CI':>22s}{'CE rate':>11s}"
@@ -335,10 +425,21 @@ class RateSweep:
     def __repr__(self) -> str:
         return f"RateSweep(parameter={self.parameter!r})\n{self.table()}"
 
+    def _record_extra(self) -> dict:
+        return {"parameter": self.parameter}
+
+    @classmethod
+    def _from_saved(cls, *, coords, data, var_dims, extra_coords, record):
+        parameter = record["parameter"]
+        return cls(parameter=parameter, values=coords[parameter],
+                   floors=data["floors"], settings=record["parameters"],
+                   **{k: data[k] for k in cls.VARIABLES})
+
 
 def rate_sweep(parameter: str, values, *, steps: int = 1500, n_seeds: int = 1,
                log_every: int = 10, n_test: int = 10000, lr: float = 1.0,
                batch_size: int = 64, tolerance: float = 0.01, rng=0, progress: bool = True,
+               store=None, executor: str = "serial", workers: int | None = None,
                **setup) -> RateSweep:
     """Train at every value of one parameter and fit the exponential rate of E_t − E*.
 
@@ -346,63 +447,49 @@ def rate_sweep(parameter: str, values, *, steps: int = 1500, n_seeds: int = 1,
     optimiser, the others the setup (:func:`~spinicl.concepts.default_setup`). The remaining
     settings are the defaults, overridden by ``setup``. Seed k shares its init and data seeds
     across the values.
+
+    The grid runs as a sweep of ``"concepts-rate"`` cells: one unit per seed trains every value
+    (the values are the unit's nested axis, so they share the seed's streams); unit k draws from
+    child k of the master seed. ``store``, ``executor`` and ``workers`` are those of
+    :func:`convergence_sweep`.
     """
+    from ..sweep.runner import master_seed, run_cells
+
     if parameter not in SWEEPABLE:
         raise ValueError(f"parameter must be one of {SWEEPABLE}, got {parameter!r}")
     vals = check_finite_array("values", values, ndim=1)
     if vals.size == 0:
         raise ValueError("values must hold at least one value")
     n_seeds = check_int("n_seeds", n_seeds, minimum=1)
-    shape = (vals.size, n_seeds)
-    out = {k: np.full(shape, np.nan) for k in ("rates", "lo", "hi", "ce", "final")}
-    times = np.full(shape, np.inf)
-    floors = np.zeros(vals.size)
-    seeds = as_seed_sequence(rng).spawn(n_seeds)
-    integer = parameter in ("batch_size", "dim", "n_concepts", "context_length", "width")
-    with progress_bar(total=vals.size * n_seeds, desc=f"{parameter} sweep",
-                      enabled=progress) as bar:
-        for k, seq in enumerate(seeds):
-            init_seq, data_seq = seq.spawn(2)
-            for i, value in enumerate(vals):
-                value = int(round(value)) if integer else float(value)
-                train_kw = {"lr": lr, "batch_size": batch_size}
-                cfg = dict(setup)
-                if parameter in train_kw:
-                    train_kw[parameter] = value
-                else:
-                    cfg[parameter] = value
-                _, sampler, model = default_setup(rng=init_seq, **cfg)
-                res = train_concepts(model, sampler, steps=steps, log_every=log_every,
-                                     n_test=n_test, rng=data_seq, progress=False, **train_kw)
-                fit = fit_training_rate(res)
-                out["rates"][i, k] = fit.rate
-                out["lo"][i, k], out["hi"][i, k] = fit.rate_ci
-                out["ce"][i, k] = fit.reference_rate
-                err = res.series("test.error")
-                out["final"][i, k] = err[-1]
-                floors[i] = res.floors["test"]
-                times[i, k] = convergence_time(res.steps, err, floor=floors[i],
-                                               tolerance=tolerance)
-                bar.update(1)
-    return RateSweep(parameter=parameter, values=vals, rates=out["rates"], rate_lo=out["lo"],
-                     rate_hi=out["hi"], ce_rates=out["ce"], times=times,
-                     final_errors=out["final"], floors=floors,
+    sweep = run_cells(kind="concepts-rate", axes={"value": vals},
+                      parameters=dict(parameter=parameter, steps=steps, log_every=log_every,
+                                      n_test=n_test, lr=lr, batch_size=batch_size,
+                                      tolerance=tolerance, setup=dict(setup)),
+                      repeats=n_seeds, rng=master_seed(rng), name="concepts_rates",
+                      store=store, executor=executor, workers=workers, progress=progress)
+    return RateSweep(parameter=parameter, values=vals, rates=sweep["rate"],
+                     rate_lo=sweep["rate_lo"], rate_hi=sweep["rate_hi"],
+                     ce_rates=sweep["ce_rate"], times=sweep["time"],
+                     final_errors=sweep["final_error"], floors=sweep["floor"][:, 0],
                      settings=dict(steps=steps, n_seeds=n_seeds, log_every=log_every,
                                    n_test=n_test, lr=lr, batch_size=batch_size,
                                    tolerance=tolerance, **setup))
 
 
-@dataclass
-class SignSymmetry:
-    """Which solution each initialisation reaches, over seeds.
+class SignSymmetry(GridResult):
+    """Which solution each initialisation reaches, over seeds: a grid result.
 
     The sign symmetry acts concept by concept: attention can match (γ^b_k > 0) or anti-match
     (γ^b_k < 0) the semantic direction b_k of each concept separately, and the MLP, whose
     neurons read concept-specific label features, can undo the flip for that concept alone.
 
+    Dims ``("init", "repeat")`` (the seeds are the repeats; ``concept_signs`` adds
+    ``"concept"``); ``res.mean("attention")`` averages the seeds per initialisation.
+
     Attributes
     ----------
     inits : tuple of str
+        The coordinate ``init``.
     attention : ndarray (n_inits, n_seeds)
         Final correct attention weight (mass on demonstrations sharing the query's semantic).
     errors : ndarray (n_inits, n_seeds)
@@ -412,14 +499,45 @@ class SignSymmetry:
     outcome : ndarray of str (n_inits, n_seeds)
         "correct" (every γ^b_k > 0: attention on the matching semantic), "anti" (every
         γ^b_k < 0: attention on the opposite semantic, the MLP flips the sign) or "mixed".
+    settings : dict
+        The run's settings (``parameters``).
     """
 
-    inits: tuple
-    attention: np.ndarray
-    errors: np.ndarray
-    concept_signs: np.ndarray
-    outcome: np.ndarray
-    settings: dict
+    def __init__(self, *, inits, attention, errors, concept_signs, outcome,
+                 settings: dict | None = None):
+        attention = np.asarray(attention, dtype=float)
+        super().__init__("concepts_signs",
+                         {"init": np.array(tuple(inits), dtype=str),
+                          "repeat": np.arange(attention.shape[1])},
+                         {"attention": attention, "errors": errors,
+                          "concept_signs": np.asarray(concept_signs, dtype=int),
+                          "outcome": np.asarray(outcome, dtype=str)},
+                         settings,
+                         var_dims={"concept_signs": ("init", "repeat", "concept")})
+
+    @property
+    def inits(self) -> tuple:
+        return tuple(str(i) for i in self.coords["init"])
+
+    @property
+    def attention(self) -> np.ndarray:
+        return self.data["attention"]
+
+    @property
+    def errors(self) -> np.ndarray:
+        return self.data["errors"]
+
+    @property
+    def concept_signs(self) -> np.ndarray:
+        return self.data["concept_signs"]
+
+    @property
+    def outcome(self) -> np.ndarray:
+        return self.data["outcome"]
+
+    @property
+    def settings(self) -> dict:
+        return self.parameters
 
     def fractions(self) -> dict:
         """{init: {"correct": f, "anti": f, "mixed": f, "concepts_correct": f}}."""
@@ -436,44 +554,40 @@ class SignSymmetry:
                 for i, (init, fr) in enumerate(self.fractions().items())]
         return f"SignSymmetry(n_seeds={self.attention.shape[1]})\n" + "\n".join(rows)
 
+    @classmethod
+    def _from_saved(cls, *, coords, data, var_dims, extra_coords, record):
+        return cls(inits=coords["init"], attention=data["attention"], errors=data["errors"],
+                   concept_signs=data["concept_signs"], outcome=data["outcome"],
+                   settings=record["parameters"])
+
 
 def sign_symmetry(inits=("tied", "gaussian"), *, n_seeds: int = 8, steps: int = 1500,
                   attention: str = "separate", n_test: int = 2000, lr: float = 1.0, rng=0,
-                  progress: bool = True, **setup) -> SignSymmetry:
+                  progress: bool = True, store=None, executor: str = "serial",
+                  workers: int | None = None, **setup) -> SignSymmetry:
     """Train ``n_seeds`` models per initialisation and classify the solution each reaches.
 
     Seed k uses the same data stream for every initialisation, so the inits are compared on
-    common random numbers.
+    common random numbers. The grid runs as a sweep of ``"concepts-signs"`` cells: one unit per
+    seed trains every initialisation (unit k draws from child k of the master seed);
+    ``store``, ``executor`` and ``workers`` are those of :func:`convergence_sweep`.
     """
-    from .metrics import key_coefficients
+    from ..sweep.runner import master_seed, run_cells
 
     inits = tuple(inits)
     for init in inits:
         if init not in INITS:
             raise ValueError(f"inits must be among {INITS}, got {init!r}")
     n_seeds = check_int("n_seeds", n_seeds, minimum=1)
-    att = np.zeros((len(inits), n_seeds))
-    err = np.zeros_like(att)
-    signs = None
-    seeds = as_seed_sequence(rng).spawn(n_seeds)
-    with progress_bar(total=att.size, desc="sign symmetry", enabled=progress) as bar:
-        for k, seq in enumerate(seeds):
-            init_seq, data_seq = seq.spawn(2)
-            for i, init in enumerate(inits):
-                dic, sampler, model = default_setup(
-                    init=init, rng=init_seq, model_options={"attention": attention}, **setup)
-                res = train_concepts(model, sampler, steps=steps, lr=lr, log_every=steps,
-                                     n_test=n_test, rng=data_seq, progress=False)
-                att[i, k] = res.final("test.attention")
-                err[i, k] = res.final("test.error")
-                gamma = key_coefficients(model, dic).gamma_semantic
-                if signs is None:
-                    signs = np.zeros((len(inits), n_seeds, gamma.size), dtype=int)
-                signs[i, k] = np.sign(gamma)
-                bar.update(1)
+    sweep = run_cells(kind="concepts-signs", axes={"init_index": np.arange(len(inits))},
+                      parameters=dict(inits=list(inits), steps=steps, attention=attention,
+                                      n_test=n_test, lr=lr, setup=dict(setup)),
+                      repeats=n_seeds, rng=master_seed(rng), name="concepts_signs",
+                      store=store, executor=executor, workers=workers, progress=progress)
+    signs = sweep["concept_signs"].astype(int)
     outcome = np.where(np.all(signs > 0, axis=2), "correct",
                        np.where(np.all(signs < 0, axis=2), "anti", "mixed"))
-    return SignSymmetry(inits=inits, attention=att, errors=err, concept_signs=signs,
-                        outcome=outcome,
+    return SignSymmetry(inits=inits, attention=sweep["attention"], errors=sweep["error"],
+                        concept_signs=signs, outcome=outcome,
                         settings=dict(n_seeds=n_seeds, steps=steps, attention=attention,
                                       n_test=n_test, lr=lr, **setup))

@@ -28,15 +28,12 @@ over seeds (common random numbers: a seed fixes the data, the test set and the s
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
 
 import numpy as np
 
 from .. import nn
 from .._grid import GridResult
-from .._progress import progress_bar
-from .._validation import as_seed_sequence, check_choice, check_int, check_real, child_seed
-from ..prompts import sample_prompts
+from .._validation import as_seed_sequence, check_choice, check_int, check_real
 from ..training.models import AttentionModel
 
 __all__ = ["ModifiedAttention", "VARIANTS", "DEFAULT_SETTINGS", "ModificationStudy",
@@ -319,7 +316,9 @@ def compare_modifications(settings: dict | None = None, *, dim: int = 5,
                           context_length: int = 20, steps: int = 1500, batch_size: int = 64,
                           lr: float = 3e-3, n_seeds: int = 3, n_test: int = 2000,
                           eval_every: int | None = None, label_noise: float = 0.0,
-                          rng=0, progress: bool = True, checkpoint_dir=None) -> ModificationStudy:
+                          rng=0, progress: bool = True, checkpoint_dir=None, store=None,
+                          executor: str = "serial",
+                          workers: int | None = None) -> ModificationStudy:
     """Train the plain layer and every (family, setting) on in-context linear regression.
 
     Parameters
@@ -335,8 +334,17 @@ def compare_modifications(settings: dict | None = None, *, dim: int = 5,
         every run (common random numbers), so ratios to the plain layer are paired.
     checkpoint_dir : path, optional
         Each (run, seed) checkpoints there (:func:`spinicl.training.train`) and resumes.
+    store : path, optional
+        Folder of the sweep's unit files. The seeds run as a sweep of ``"dual-modifications"``
+        cells (one unit per seed, the runs its nested axis; unit s draws from child s of the
+        master seed), so a rerun with the same folder and settings reuses every finished seed.
+        ``None``: a temporary folder.
+    executor : {"serial", "process", "dask"}
+        Where the units run; every executor gives the same bits.
+    workers : int, optional
+        Worker processes of the ``"process"`` and ``"dask"`` executors.
     """
-    from ..training import train
+    from ..sweep.runner import master_seed, run_cells
 
     settings = DEFAULT_SETTINGS if settings is None else settings
     if not isinstance(settings, dict):
@@ -357,29 +365,19 @@ def compare_modifications(settings: dict | None = None, *, dim: int = 5,
     root = as_seed_sequence(rng)
     for family, opt in runs:           # fail on bad options before any training
         ModifiedAttention(dim, variant=family, rng=0, **opt)
-    curves = None
-    with progress_bar(total=len(runs) * n_seeds, desc="modified layers",
-                      enabled=progress) as bar:
-        for s in range(n_seeds):
-            test = sample_prompts(dim, context_length, n_test, label_noise=label_noise,
-                                  rng=child_seed(root, s, 0))
-            stream = sample_prompts(dim, context_length, batch_size, label_noise=label_noise,
-                                    rng=child_seed(root, s, 1))
-            for r, (family, opt) in enumerate(runs):
-                model = ModifiedAttention(dim, variant=family, rng=child_seed(root, s, 2), **opt)
-                ckpt = None
-                if checkpoint_dir is not None:
-                    ckpt = Path(checkpoint_dir) / f"modified_run{r}_seed{s}.npz"
-                result = train(model, stream, optimizer="adam", lr=lr, steps=steps,
-                               batch_size=batch_size, online=True, rng=child_seed(root, s, 3),
-                               eval_prompts=test, eval_every=eval_every, progress=False,
-                               checkpoint=ckpt)
-                history = result.history
-                if curves is None:
-                    eval_steps = np.asarray(history.eval_steps)
-                    curves = np.full((len(runs), n_seeds, eval_steps.size), np.nan)
-                curves[r, s] = history.test_loss
-                bar.update(1)
+    sweep = run_cells(kind="dual-modifications",
+                      axes={"seed_index": np.arange(n_seeds), "run": np.arange(len(runs))},
+                      parameters=dict(runs=[[f, o] for f, o in runs], dim=dim,
+                                      context_length=context_length, steps=steps,
+                                      batch_size=batch_size, lr=lr, n_test=n_test,
+                                      eval_every=eval_every, label_noise=label_noise,
+                                      checkpoint_dir=None if checkpoint_dir is None
+                                      else str(checkpoint_dir)),
+                      rng=master_seed(root), name="dual_modifications", store=store,
+                      executor=executor, workers=workers, progress=progress)
+    # the sweep's (seed, run, repeat = 1, eval) -> (run, seed, eval)
+    curves = np.swapaxes(sweep["test_loss"][:, :, 0], 0, 1).copy()
+    eval_steps = sweep["eval_steps"][0, 0, 0].astype(int)
     params = dict(dim=dim, context_length=context_length, steps=steps, batch_size=batch_size,
                   lr=lr, n_seeds=n_seeds, n_test=n_test, eval_every=eval_every,
                   label_noise=label_noise, optimizer="adam",

@@ -18,15 +18,16 @@ from __future__ import annotations
 import numpy as np
 
 from .._grid import GridResult
-from .._progress import progress_bar
-from .._validation import as_seed_sequence, check_finite_array, check_int, check_real, child_seed
+from .._validation import (as_seed_sequence, check_choice, check_finite_array, check_int,
+                           check_real, child_seed)
 from .attention import linearized_attention, softmax_attention
 from .features import PositiveRandomFeatures
-from .model import DualModel
+from .model import SCHEDULES
 
 __all__ = ["random_problem", "loglog_slope", "EquivalenceCurve", "equivalence_curve",
            "ApproximationStudy", "approximation_study", "GeneralizationStudy",
-           "generalization_study", "rademacher_bound", "feature_norm_bound"]
+           "generalization_study", "generalization_setup", "rademacher_bound",
+           "feature_norm_bound"]
 
 
 def random_problem(dim: int = 8, context_length: int = 32, *, key_dim: int | None = None,
@@ -147,37 +148,50 @@ class EquivalenceCurve(GridResult):
 def equivalence_curve(*, dim: int = 8, context_length: int = 32, n_features: int = 20_000,
                       n_steps: int = 15, n_draws: int = 10, step_fraction: float = 0.25,
                       schedules=("split", "regularized"), orthogonal: bool = False,
-                      token_scale: float = 1.5, rng=0, progress: bool = False) -> EquivalenceCurve:
+                      token_scale: float = 1.5, rng=0, progress: bool = False, store=None,
+                      executor: str = "serial", workers: int | None = None) -> EquivalenceCurve:
     """Distance of the dual prediction to exact softmax attention along the GD steps.
 
     Each draw has fresh tokens, weights and random features (child ``r`` of the seed). At
     k = n_steps the ``"split"`` schedule reaches the one-step prediction, whose remaining
     distance is the random-feature error O(d_r^{-1/2}).
+
+    The draws run as a sweep of ``"dual-equivalence"`` cells (one unit per draw, unit r
+    drawing from child r of the master seed: the stream draw r used before the study ran as a
+    sweep).
+
+    Parameters
+    ----------
+    store : path, optional
+        Folder of the sweep's unit files: a rerun with the same folder and settings reuses
+        every finished unit. ``None``: a temporary folder.
+    executor : {"serial", "process", "dask"}
+        Where the units run; every executor gives the same bits.
+    workers : int, optional
+        Worker processes of the ``"process"`` and ``"dask"`` executors.
     """
+    from ..sweep.runner import master_seed, run_cells
+
     n_draws = check_int("n_draws", n_draws, minimum=1)
     n_steps = check_int("n_steps", n_steps, minimum=1)
     n_features = check_int("n_features", n_features, minimum=1)
     schedules = tuple(schedules)
+    for s in schedules:
+        check_choice("schedules", s, SCHEDULES)
     root = as_seed_sequence(rng)
-    dist = {s: np.empty((n_draws, n_steps + 1)) for s in schedules}
-    norms = np.empty(n_draws)
-    with progress_bar(total=n_draws, desc="equivalence", enabled=progress) as bar:
-        for r in range(n_draws):
-            H, W_K, W_Q, W_V = random_problem(dim, context_length, token_scale=token_scale,
-                                              rng=child_seed(root, r, 0))
-            phi = PositiveRandomFeatures.draw(W_K.shape[0], n_features, orthogonal=orthogonal,
-                                              rng=child_seed(root, r, 1))
-            exact = softmax_attention(H, W_K, W_Q, W_V).output
-            norms[r] = np.linalg.norm(exact)
-            model = DualModel(H, W_K, W_Q, W_V, phi)
-            for s in schedules:
-                dist[s][r] = model.run(n_steps, schedule=s,
-                                       step_fraction=step_fraction).distances(exact)
-            bar.update(1)
+    sweep = run_cells(kind="dual-equivalence", axes={"n_features": [n_features]},
+                      parameters=dict(dim=dim, context_length=context_length, n_steps=n_steps,
+                                      step_fraction=step_fraction, schedules=list(schedules),
+                                      orthogonal=orthogonal, token_scale=token_scale),
+                      repeats=n_draws, rng=master_seed(root), name="dual_equivalence",
+                      store=store, executor=executor, workers=workers, progress=progress)
+    dist = {s: sweep[f"distances_{s}"][0] for s in schedules}
+    norms = sweep["attention_norm"][0]
     params = dict(dim=dim, context_length=context_length, n_features=n_features,
                   n_steps=n_steps, n_draws=n_draws, step_fraction=step_fraction,
                   schedules=list(schedules), orthogonal=orthogonal, token_scale=token_scale,
-                  seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key))
+                  seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
+                  master_seed=master_seed(root))
     return EquivalenceCurve(np.arange(n_steps + 1), dist, norms, parameters=params)
 
 
@@ -261,7 +275,8 @@ def approximation_study(*, dim: int = 8, context_length: int = 32,
                         n_features=tuple(2 ** k for k in range(2, 17)), n_seeds: int = 5,
                         orthogonal: bool = False, token_scale: float = 1.5, fit_min: int = 64,
                         heatmap_features=(4, 32, 256, 4096), redraw_problem: bool = False,
-                        rng=0, progress: bool = False) -> ApproximationStudy:
+                        rng=0, progress: bool = False, store=None, executor: str = "serial",
+                        workers: int | None = None) -> ApproximationStudy:
     """Errors of random-feature attention against exact softmax attention as d_r grows.
 
     Parameters
@@ -280,7 +295,14 @@ def approximation_study(*, dim: int = 8, context_length: int = 32,
         d_r values whose attention matrix (seed 0) is kept for heat maps.
     redraw_problem : bool
         Draw a new problem for every seed (default: one problem, child 0 of ``rng``).
+    store, executor, workers
+        As in :func:`equivalence_curve`: the seeds run as a sweep of ``"dual-approximation"``
+        cells (one unit per seed, the d_r values its nested axis; the problem and the features
+        are the children of the master seed named above). The heat maps (a few d_r) are
+        computed here.
     """
+    from ..sweep.runner import master_seed, run_cells
+
     n_feats = np.unique(check_finite_array("n_features", n_features, ndim=1).astype(int))
     if n_feats.size < 2 or n_feats[0] < 1:
         raise ValueError(f"n_features must hold at least two values >= 1, got {n_feats}")
@@ -289,51 +311,37 @@ def approximation_study(*, dim: int = 8, context_length: int = 32,
     heat = np.asarray(heatmap_features, dtype=int)
     if heat.ndim != 1 or np.any(heat < 1):
         raise ValueError(f"heatmap_features must be d_r values >= 1, got {heatmap_features!r}")
+    fit = n_feats >= fit_min
+    if fit.sum() < 2:
+        raise ValueError(f"fit_min = {fit_min} leaves fewer than two d_r values to fit")
     root = as_seed_sequence(rng)
-    errors = {k: np.empty((n_feats.size, n_seeds)) for k in APPROX_METRICS}
+    master = master_seed(root)
+    sweep = run_cells(kind="dual-approximation",
+                      axes={"seed_index": np.arange(n_seeds), "n_features": n_feats},
+                      parameters=dict(dim=dim, context_length=context_length,
+                                      orthogonal=orthogonal, token_scale=token_scale,
+                                      redraw_problem=redraw_problem, seed=master),
+                      name="dual_approximation", store=store, executor=executor,
+                      workers=workers, progress=progress)
+    # the sweep's (seed, d_r, repeat = 1) -> (d_r, seed)
+    errors = {k: sweep[k][:, :, 0].T.copy() for k in APPROX_METRICS}
     T = context_length + 1
     heatmaps = np.empty((heat.size, T, T))
-
-    def problem(seed):
-        return random_problem(dim, context_length, token_scale=token_scale,
-                              rng=child_seed(root, 0, seed if redraw_problem else 0))
-
-    cache = {}
-    with progress_bar(total=n_feats.size * n_seeds, desc="d_r sweep", enabled=progress) as bar:
-        for s in range(n_seeds):
-            key = s if redraw_problem else 0
-            if key not in cache:
-                H, W_K, W_Q, W_V = problem(s)
-                cache = {key: (H, W_K, W_Q, W_V,
-                               softmax_attention(H, W_K, W_Q, W_V, mode="full"))}
-            H, W_K, W_Q, W_V, exact = cache[key]
-            for i, dr in enumerate(n_feats):
-                phi = PositiveRandomFeatures.draw(W_K.shape[0], int(dr), orthogonal=orthogonal,
-                                                  rng=child_seed(root, 1, s, i))
-                lin = linearized_attention(H, W_K, W_Q, W_V, phi, mode="full")
-                da = lin.attention - exact.attention
-                do = lin.output - exact.output
-                errors["attention_mse"][i, s] = np.mean(da**2)
-                errors["attention_mae"][i, s] = np.mean(np.abs(da))
-                errors["output_mse"][i, s] = np.mean(do**2)
-                errors["output_mae"][i, s] = np.mean(np.abs(do))
-                errors["query_distance"][i, s] = np.linalg.norm(do[:, -1])
-                bar.update(1)
-    H, W_K, W_Q, W_V = problem(0)
+    root = np.random.SeedSequence(master)
+    H, W_K, W_Q, W_V = random_problem(dim, context_length, token_scale=token_scale,
+                                      rng=child_seed(root, 0, 0))
     exact = softmax_attention(H, W_K, W_Q, W_V, mode="full").attention
     for j, dr in enumerate(heat):
         phi = PositiveRandomFeatures.draw(W_K.shape[0], int(dr), orthogonal=orthogonal,
                                           rng=child_seed(root, 2, j))
         heatmaps[j] = linearized_attention(H, W_K, W_Q, W_V, phi, mode="full").attention
-    fit = n_feats >= fit_min
-    if fit.sum() < 2:
-        raise ValueError(f"fit_min = {fit_min} leaves fewer than two d_r values to fit")
     slopes = {k: _slope_summary(n_feats[fit].astype(float), errors[k][fit].T)
               for k in APPROX_METRICS}
     params = dict(dim=dim, context_length=context_length, n_features=n_feats, n_seeds=n_seeds,
                   orthogonal=orthogonal, token_scale=token_scale, fit_min=fit_min,
                   heatmap_features=heat, redraw_problem=redraw_problem, mode="full",
-                  seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key))
+                  seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
+                  master_seed=master)
     return ApproximationStudy(n_feats, errors, slopes, heat, heatmaps, exact,
                               parameters=params)
 
@@ -437,11 +445,41 @@ def _sphere(g, n, dim, radius):
     return radius * x / np.linalg.norm(x, axis=0, keepdims=True)
 
 
+def generalization_setup(*, dim, n_features, n_population, token_radius, seed):
+    """The generalisation study's shared draws: (W_K, W_V, features, moments, G).
+
+    ``W_K``, ``W_V`` from child 0 of ``seed``, the features from child 1 and the population
+    mean G = E[y φ(x)ᵀ] from ``n_population`` tokens of child 2; ``moments(h)`` is
+    Σ_i y_i φ(x_i)ᵀ over the columns of ``h``.
+    """
+    g0 = np.random.default_rng(child_seed(seed, 0))
+    sd = 1.0 / np.sqrt(dim)
+    W_K = sd * g0.standard_normal((dim, dim))
+    W_V = sd * g0.standard_normal((dim, dim))
+    phi = PositiveRandomFeatures.draw(dim, n_features, rng=child_seed(seed, 1))
+    root_s = dim ** -0.25
+
+    def moments(h):
+        y = W_V @ h
+        f = phi(root_s * (W_K @ h))
+        return y @ f.T                   # Σ_i y_i φ(x_i)ᵀ
+
+    gp = np.random.default_rng(child_seed(seed, 2))
+    G = np.zeros((dim, n_features))
+    chunk = 50_000                       # bounded memory whatever n_population
+    for start in range(0, n_population, chunk):
+        G += moments(_sphere(gp, min(chunk, n_population - start), dim, token_radius))
+    G /= n_population
+    return W_K, W_V, phi, moments, G
+
+
 def generalization_study(*, dim: int = 4, n_features: int = 32,
                          context_lengths=(8, 16, 32, 64, 128, 256, 512, 1024),
                          n_seeds: int = 20, n_population: int = 200_000,
                          token_radius: float = 1.5, weight_bound: float = 1.0,
-                         delta: float = 0.05, rng=0, progress: bool = False) -> GeneralizationStudy:
+                         delta: float = 0.05, rng=0, progress: bool = False, store=None,
+                         executor: str = "serial",
+                         workers: int | None = None) -> GeneralizationStudy:
     """Empirical generalisation gap of the dual model's alignment loss against N.
 
     Tokens h are uniform on the sphere of radius ``token_radius`` in R^dim (so the boundedness
@@ -450,7 +488,14 @@ def generalization_study(*, dim: int = 4, n_features: int = 32,
     mean G = E[y φ(x)ᵀ] is estimated from ``n_population`` fresh tokens (≫ max N).
     B_V = ‖W_V‖₂ R, B_φ from :func:`feature_norm_bound` at radius √s‖W_K‖₂ R, B_W =
     ``weight_bound``.
+
+    The seeds run as a sweep of ``"dual-generalization"`` cells (one unit per seed, the N
+    values its nested axis); ``store``, ``executor`` and ``workers`` are those of
+    :func:`equivalence_curve`. Every unit draws the shared weights, features and population
+    from the master seed (:func:`generalization_setup`).
     """
+    from ..sweep.runner import master_seed, run_cells
+
     dim = check_int("dim", dim, minimum=1)
     n_features = check_int("n_features", n_features, minimum=1)
     Ns = np.unique(check_finite_array("context_lengths", context_lengths, ndim=1).astype(int))
@@ -460,40 +505,26 @@ def generalization_study(*, dim: int = 4, n_features: int = 32,
     n_population = check_int("n_population", n_population, minimum=1)
     radius = check_real("token_radius", token_radius, minimum=0.0, strict_min=True)
     B_W = check_real("weight_bound", weight_bound, minimum=0.0, strict_min=True)
+    delta = check_real("delta", delta, minimum=0.0, maximum=1.0, strict_min=True,
+                       strict_max=True)
     root = as_seed_sequence(rng)
-    g0 = np.random.default_rng(child_seed(root, 0))
-    sd = 1.0 / np.sqrt(dim)
-    W_K = sd * g0.standard_normal((dim, dim))
-    W_V = sd * g0.standard_normal((dim, dim))
-    phi = PositiveRandomFeatures.draw(dim, n_features, rng=child_seed(root, 1))
+    master = master_seed(root)
+    fixed = dict(dim=dim, n_features=n_features, n_population=n_population,
+                 token_radius=radius)
+    sweep = run_cells(kind="dual-generalization",
+                      axes={"seed_index": np.arange(n_seeds), "context_length": Ns},
+                      parameters=dict(fixed, weight_bound=B_W, seed=master),
+                      name="dual_generalization", store=store, executor=executor,
+                      workers=workers, progress=progress)
+    # the sweep's (seed, N, repeat = 1) -> (N, seed)
+    uniform = sweep["uniform_gap"][:, :, 0].T.copy()
+    one_step = sweep["one_step_gap"][:, :, 0].T.copy()
+    root = np.random.SeedSequence(master)
+    W_K, W_V, phi, _, G = generalization_setup(seed=root, **fixed)
     root_s = dim ** -0.25
-
-    def moments(h):
-        y = W_V @ h
-        f = phi(root_s * (W_K @ h))
-        return y @ f.T                   # Σ_i y_i φ(x_i)ᵀ
-
-    gp = np.random.default_rng(child_seed(root, 2))
-    G = np.zeros((dim, n_features))
-    chunk = 50_000
-    for start in range(0, n_population, chunk):
-        G += moments(_sphere(gp, min(chunk, n_population - start), dim, radius))
-    G /= n_population
     B_V = float(np.linalg.norm(W_V, 2) * radius)
     B_phi = feature_norm_bound(phi.projection, root_s * np.linalg.norm(W_K, 2) * radius)
     B = B_W * B_V * B_phi
-    uniform = np.empty((Ns.size, n_seeds))
-    one_step = np.empty((Ns.size, n_seeds))
-    with progress_bar(total=n_seeds, desc="generalisation", enabled=progress) as bar:
-        for s in range(n_seeds):
-            gs = np.random.default_rng(child_seed(root, 3, s))
-            for i, N in enumerate(Ns):
-                G_hat = moments(_sphere(gs, int(N), dim, radius)) / N
-                diff = G_hat - G
-                uniform[i, s] = B_W * np.linalg.norm(diff)
-                W1 = B_W * G_hat / np.linalg.norm(G_hat)     # one-step W ∝ Σ y φᵀ, rescaled
-                one_step[i, s] = np.sum(W1 * diff)
-            bar.update(1)
     bound = rademacher_bound(Ns.astype(float), B, delta=delta)
     slopes = {"uniform_gap": _slope_summary(Ns.astype(float), uniform.T)}
     if np.all(one_step.mean(axis=1) > 0):
@@ -503,6 +534,7 @@ def generalization_study(*, dim: int = 4, n_features: int = 32,
                      population_norm=float(np.linalg.norm(G)))
     params = dict(dim=dim, n_features=n_features, context_lengths=Ns, n_seeds=n_seeds,
                   n_population=n_population, token_radius=radius, weight_bound=B_W, delta=delta,
-                  seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key))
+                  seed_entropy=str(root.entropy), seed_spawn_key=list(root.spawn_key),
+                  master_seed=master)
     return GeneralizationStudy(Ns.astype(float), uniform, one_step, bound, constants, slopes,
                                parameters=params)

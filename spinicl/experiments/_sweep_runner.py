@@ -1,73 +1,13 @@
-"""Run a grid computation through the sweep engine, with or without a folder that persists.
+"""Run a grid computation through the sweep engine (re-exported from :mod:`spinicl.sweep.runner`).
 
 Every grid computation behind a figure runs as a :class:`spinicl.sweep.SweepSpec` of pure cells,
 so it is resumable (unit files under ``store``), executor-independent (serial, process pool or
-dask give the same bits) and distributable. Without a ``store`` the units live in a temporary
-folder that disappears when the sweep is aggregated.
+dask give the same bits) and distributable. The helpers live in the sweep engine so that the
+satellites (:mod:`spinicl.concepts`, :mod:`spinicl.dual`), which may not import the
+experiments, run their studies through them too.
 """
 from __future__ import annotations
 
-import numbers
-import tempfile
-from pathlib import Path
+from ..sweep.runner import master_seed, run_cells, sweep_seed
 
-import numpy as np
-
-__all__ = ["sweep_seed", "run_cells"]
-
-
-def sweep_seed(rng) -> int:
-    """The sweep's integer master seed for a figure's ``rng``.
-
-    Unit u of a sweep draws from ``SeedSequence(seed, spawn_key=(u,))``, i.e. child u of
-    ``SeedSequence(seed)``: the same stream the figures spawned before they ran as sweeps.
-
-    Parameters
-    ----------
-    rng : int or numpy.random.SeedSequence
-        A non-negative integer, or a root ``SeedSequence`` (no spawn key) with integer entropy.
-    """
-    if isinstance(rng, (numbers.Integral, np.integer)) and not isinstance(rng, bool):
-        if int(rng) < 0:
-            raise ValueError(f"rng must be a non-negative integer seed, got {rng}")
-        return int(rng)
-    if (isinstance(rng, np.random.SeedSequence) and not rng.spawn_key
-            and isinstance(rng.entropy, (numbers.Integral, np.integer))):
-        return int(rng.entropy)
-    raise TypeError("rng must be a non-negative int (or a root SeedSequence with integer "
-                    f"entropy) for a computation that runs as a sweep, got {rng!r}")
-
-
-def run_cells(*, kind: str, axes: dict, parameters: dict, repeats: int = 1, rng=0,
-              name: str = "sweep", store=None, executor: str = "serial", workers=None,
-              progress: bool = True):
-    """Run the sweep of cell ``kind`` over ``axes`` and return its :class:`SweepResult`.
-
-    Parameters
-    ----------
-    kind : str
-        A cell kind (registered name or ``"module:function"``).
-    axes, parameters : dict
-        Swept and fixed keyword arguments of the cell.
-    repeats : int
-        Independent repeats per grid point (each with its own child seed).
-    rng : int or SeedSequence
-        Master seed (see :func:`sweep_seed`).
-    name : str
-        The sweep's name (its aggregate files are ``NAME.npz`` and ``NAME.json``).
-    store : path, optional
-        Folder holding the unit files; rerunning with the same folder reuses every finished
-        unit (a unit computed with other settings is never reused). ``None``: a temporary folder.
-    executor : {"serial", "process", "dask"}
-    workers : int, optional
-    progress : bool
-    """
-    from ..sweep import SweepSpec, run_sweep
-
-    spec = SweepSpec(kind=kind, name=name, axes=axes, parameters=parameters, repeats=repeats,
-                     seed=sweep_seed(rng))
-    if store is not None:
-        return run_sweep(spec, Path(store), executor=executor, workers=workers,
-                         progress=progress)
-    with tempfile.TemporaryDirectory(prefix=f"spinicl-{name}-") as tmp:
-        return run_sweep(spec, tmp, executor=executor, workers=workers, progress=progress)
+__all__ = ["sweep_seed", "run_cells", "master_seed"]

@@ -7,8 +7,10 @@
 """
 from .cells import available_cells, get_cell_kind, register_cell
 from .run import SweepResult, load_result, run_sweep
+from .runner import master_seed, run_cells, sweep_seed
 from .spec import SpecError, SweepSpec, WorkUnit, load_spec
 from .store import CellStore
 
 __all__ = ["SweepSpec", "load_spec", "run_sweep", "SweepResult", "load_result", "register_cell",
-           "get_cell_kind", "available_cells", "CellStore", "SpecError", "WorkUnit"]
+           "get_cell_kind", "available_cells", "CellStore", "SpecError", "WorkUnit", "run_cells",
+           "sweep_seed", "master_seed"]
