@@ -135,9 +135,9 @@ def test_checkpoint_resume_is_identical(tmp_path):
     kw = dict(task_counts=(1, 4), prompt_counts=(10, 30), repeats=1, steps=60, n_test=50,
               rng=2, progress=False)
     full = memorisation_phase_diagram(3, 5, **kw)
-    ckpt = tmp_path / "phase.npz"
-    first = memorisation_phase_diagram(3, 5, checkpoint=ckpt, **kw)
-    again = memorisation_phase_diagram(3, 5, checkpoint=ckpt, **kw)      # all cells done
+    store = tmp_path / "phase"
+    first = memorisation_phase_diagram(3, 5, store=store, **kw)
+    again = memorisation_phase_diagram(3, 5, store=store, **kw)      # all units done
     for name in full.data:
         np.testing.assert_array_equal(first[name], full[name])
         np.testing.assert_array_equal(again[name], full[name])
@@ -158,7 +158,9 @@ def test_checkpoint_resume_is_identical(tmp_path):
     (dict(lr=0.0), "lr"),
     (dict(weight_decay=-1.0), "weight_decay"),
     (dict(n_test=-1), "n_test"),
-    (dict(rng=None, checkpoint="x.npz"), "rng"),
+    (dict(rng=None, store="x"), "rng"),
+    (dict(executor="mpi"), "executor"),
+    (dict(workers=2), "workers"),
 ])
 def test_bad_inputs_name_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -6,7 +6,7 @@ import pytest
 
 import spinicl
 from spinicl.cli import main
-from spinicl.experiments._runs import ExperimentResult, run_grid
+from spinicl.experiments._runs import ExperimentResult
 from spinicl.experiments.architectures import architecture_comparison
 from spinicl.experiments.dynamics import context_length_sweep, training_dynamics
 from spinicl.experiments.emergence import task_diversity_emergence
@@ -37,31 +37,6 @@ def test_emergence_content(emergence):
     exact = r.mean("exact_test_error")
     assert exact[1] > exact[0] and exact[1] > exact[2]
     assert "amp_converged" in r.data
-
-
-def test_grid_resume_is_identical(tmp_path):
-    calls = []
-
-    def compute(index):
-        calls.append(index)
-        if len(calls) == 3 and fail[0]:
-            raise KeyboardInterrupt
-        rng = np.random.default_rng(np.random.SeedSequence(5, spawn_key=index))
-        return {"x": rng.standard_normal(), "v": rng.standard_normal(2)}
-
-    fail = [False]
-    reference = run_grid((2, 2), compute, progress=False, config={"a": 1})
-    fail[0], calls[:] = True, []
-    path = tmp_path / "grid.npz"
-    with pytest.raises(KeyboardInterrupt):
-        run_grid((2, 2), compute, checkpoint=path, progress=False, config={"a": 1})
-    fail[0], calls[:] = False, []
-    resumed = run_grid((2, 2), compute, checkpoint=path, progress=False, config={"a": 1})
-    assert len(calls) == 2                       # only the unfinished cells ran again
-    for key in reference:
-        np.testing.assert_array_equal(resumed[key], reference[key])
-    with pytest.raises(ValueError, match="different settings"):
-        run_grid((2, 2), compute, checkpoint=path, progress=False, config={"a": 2})
 
 
 def test_experiment_result_save_load(emergence, tmp_path):

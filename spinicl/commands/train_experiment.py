@@ -14,16 +14,22 @@ experiments (-> the figure that draws them):
   architectures      -> figS8   merged, separate, FLA, MHLA, softmax attention, transformer vs N
   correlated-tokens  -> figS4   test error vs token correlation c beside li2024 AMP and A^-1 h
 
+Every experiment's grid runs as a sweep of pure cells (spinicl.experiments.training_cells):
+a full run keeps its unit files in OUT/.STEM-sweep (or --store DIR), so running the same
+command again after an interruption computes only the missing units; --executor process or
+dask (with --workers) spreads the units over processes and gives the same bits.
+
 examples:
   spinicl train-experiment emergence --quick
   spinicl train-experiment context-length --set repeats=5 --out results/fig4b
+  spinicl train-experiment emergence --executor process --workers 8
 """
 from __future__ import annotations
 
 import importlib
-import inspect
 from pathlib import Path
 
+from ._args import positive_int
 from .figure import parse_setting
 
 COMMAND = "train-experiment"
@@ -55,6 +61,13 @@ def add_arguments(p):
                    help="output folder (default: spinicl-EXPERIMENT)")
     p.add_argument("--seed", type=int, default=None,
                    help="master seed (default: the figure's, as `spinicl figure` uses)")
+    p.add_argument("--store", default=None, metavar="DIR",
+                   help="folder of the sweep's unit files, reused by a rerun (default: "
+                        "OUT/.STEM-sweep for full runs, a temporary folder for --quick)")
+    p.add_argument("--executor", choices=("serial", "process", "dask"), default="serial",
+                   help="where the units run (the same bits on each; default: serial)")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="worker processes of --executor process/dask (default: the CPU count)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -76,8 +89,13 @@ def run(args) -> int:
         options = {**quick, **options}
     stem = spec.module.rsplit(".", 1)[-1]
     out = Path(output_folder(args))
-    if not args.quick and "checkpoint" in inspect.signature(func).parameters:
-        options.setdefault("checkpoint", out / f"{stem}.checkpoint.npz")
+    if args.store is not None:
+        options["store"] = Path(args.store)
+    elif not args.quick and "checkpoint" not in options:     # --set checkpoint=: the old alias
+        options["store"] = out / f".{stem}-sweep"
+    options["executor"] = args.executor
+    if args.workers is not None:
+        options["workers"] = args.workers
     rng = spec.default_seed if args.seed is None else args.seed
     result = func(rng=rng, progress=not args.quiet, **options)
     files = result.save(out, stem)

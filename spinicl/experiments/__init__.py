@@ -11,6 +11,7 @@ spin-glass sweep cells of :mod:`spinicl.experiments.cells` ("exact", "exact-cg",
 from . import cells  # noqa: F401  (registers the sweep cell kinds)
 from . import large_scale  # noqa: F401  (registers the "matrix-free-mean" cell kind)
 from . import separate_measure  # noqa: F401  (registers "separate-measure", "softmax-measure")
+from . import training_cells  # noqa: F401  (registers the training experiments' cell kinds)
 from ._runs import ExperimentResult
 from .architectures import architecture_comparison
 from .correlated_tokens import correlated_tokens_sweep

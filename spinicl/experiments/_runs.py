@@ -1,20 +1,27 @@
-"""Shared machinery of the training experiments: a grid of independent runs with resume.
+"""Shared machinery of the training experiments: their grids run as sweeps of pure cells.
 
-Every cell of a grid (e.g. task diversity × repeat) is computed by a function of the cell index
-and a generator derived from (seed, cell index) alone, so cells can run in any order and a
-resumed grid equals an uninterrupted one bitwise. With a checkpoint path, the finished cells are
-written (atomically) after each cell.
+Every grid of a training experiment (e.g. task diversity × repeat) is a
+:class:`spinicl.sweep.SweepSpec` of one registered cell kind
+(:mod:`spinicl.experiments.training_cells`), run by :func:`run_training_grid` through the sweep
+engine. Unit u draws from ``SeedSequence(seed, spawn_key=(u,))`` with ``seed`` the experiment's
+master seed (:func:`master_seed`), so the units can run in any order, on any executor ("serial",
+"process", "dask": the same bits) and a resumed grid equals an uninterrupted one bitwise. With
+``store`` (a folder) every finished unit is kept there as its own file and a rerun computes only
+the missing ones; a unit computed with other settings is never reused.
 """
 from __future__ import annotations
 
+import numbers
+import warnings
+from pathlib import Path
+
 import numpy as np
 
-from .._checkpoint import config_fingerprint, load_checkpoint, save_checkpoint
 from .._grid import GridResult
-from .._progress import progress_bar
 from .._validation import check_int, check_real, child_seed
 
-__all__ = ["ExperimentResult", "run_grid", "cell_generator"]
+__all__ = ["ExperimentResult", "cell_generator", "master_seed", "resolve_store",
+           "run_training_grid", "check_training_options"]
 
 
 def check_training_options(*, lr, steps, weight_decay, n_test, repeats):
@@ -29,45 +36,96 @@ def check_training_options(*, lr, steps, weight_decay, n_test, repeats):
             check_int("repeats", repeats, minimum=1))
 
 
-def cell_generator(root: np.random.SeedSequence, *key) -> np.random.Generator:
+def cell_generator(root, *key) -> np.random.Generator:
     """A generator on ``child_seed(root, *key)``: the key decides the stream, not the order."""
     return np.random.default_rng(child_seed(root, *key))
 
 
-def run_grid(shape, compute, *, checkpoint=None, config: dict | None = None,
-             progress: bool = True, desc: str = "cells") -> dict:
-    """Evaluate ``compute(index) -> {name: scalar or array}`` on every cell of ``shape``.
+def master_seed(root: np.random.SeedSequence) -> int:
+    """The sweep's non-negative integer master seed for an experiment's root ``SeedSequence``.
 
-    Returns ``{name: array of shape shape + value.shape}`` (NaN where a cell gave no value).
+    A root with an integer entropy and no spawn key (what ``rng=5`` or ``SeedSequence(5)`` gives)
+    keeps its entropy, so unit u draws from child u of that very root; any other root (a child
+    sequence, one made from a Generator or a list of words) is condensed to 128 bits of its own
+    state, a deterministic function of it.
     """
-    shape = tuple(int(s) for s in shape)
-    fingerprint = config_fingerprint(config or {})
-    data: dict[str, np.ndarray] = {}
-    done = np.zeros(shape, dtype=bool)
+    if not root.spawn_key and isinstance(root.entropy, (numbers.Integral, np.integer)):
+        return int(root.entropy)
+    words = root.generate_state(4, np.uint32)
+    return int(sum(int(w) << (32 * i) for i, w in enumerate(words)))
+
+
+def resolve_store(*, store, checkpoint, rng):
+    """The sweep folder of an experiment from ``store`` or its deprecated alias ``checkpoint``.
+
+    Raises ValueError when both are given, when the path is an existing file (a single-file
+    checkpoint of the engine used before the grids ran as sweeps cannot be resumed) or when
+    ``rng`` is None (a fresh seed on every call could never be resumed).
+    """
     if checkpoint is not None:
-        loaded = load_checkpoint(checkpoint, fingerprint=fingerprint)
-        if loaded is not None:
-            arrays, _ = loaded
-            done = arrays.pop("__done__").astype(bool)
-            data = dict(arrays)
-    cells = list(np.ndindex(*shape))
-    with progress_bar(total=len(cells), desc=desc, enabled=progress,
-                      initial=int(done.sum())) as bar:
-        for index in cells:
-            if done[index]:
-                continue
-            values = compute(index)
-            for name, value in values.items():
-                value = np.asarray(value, dtype=float)
-                if name not in data:
-                    data[name] = np.full(shape + value.shape, np.nan)
-                data[name][index] = value
-            done[index] = True
-            if checkpoint is not None:
-                save_checkpoint(checkpoint, {**data, "__done__": done},
-                                {"fingerprint": fingerprint})
-            bar.update(1)
-    return data
+        if store is not None:
+            raise ValueError("give store (the folder of the units) or its deprecated alias "
+                             "checkpoint, not both")
+        warnings.warn("checkpoint= is deprecated: the grid runs as a sweep whose unit files live "
+                      "in a folder; pass store=FOLDER (checkpoint is used as that folder)",
+                      DeprecationWarning, stacklevel=3)
+        store = checkpoint
+    if store is None:
+        return None
+    store = Path(store)
+    if store.exists() and not store.is_dir():
+        raise ValueError(f"store must be a folder for the sweep's unit files, but {store} is a "
+                         "file (a single-file checkpoint from an earlier version cannot be "
+                         "resumed; remove it or give another folder)")
+    if rng is None:
+        raise ValueError("rng=None draws a new seed on every call, so a store could never be "
+                         "resumed; pass an int or a SeedSequence as rng")
+    return store
+
+
+def run_training_grid(kind: str, *, name: str, axes: dict, parameters: dict, repeats: int,
+                      root: np.random.SeedSequence, store=None, executor: str = "serial",
+                      workers=None, progress: bool = True):
+    """Run the grid of cell ``kind`` over ``axes`` × ``repeats`` and return its SweepResult.
+
+    Parameters
+    ----------
+    kind : str
+        A registered cell kind (:mod:`spinicl.experiments.training_cells`).
+    name : str
+        The sweep's name (its aggregate in ``store`` is ``NAME.npz`` + ``NAME.json``).
+    axes, parameters : dict
+        Swept and fixed keyword arguments of the cell.
+    repeats : int
+        Units per grid point.
+    root : numpy.random.SeedSequence
+        The experiment's root seed (:func:`master_seed` gives the sweep's).
+    store : path, optional
+        The folder of the unit files (see :func:`resolve_store`); None: a temporary folder.
+    executor : {"serial", "process", "dask"}
+        Where the units run; every executor gives the same bits.
+    workers : int, optional
+        Worker processes of the "process" and "dask" executors (default: the CPU count); an
+        error with "serial", which runs in this process.
+    progress : bool
+    """
+    from ._sweep_runner import run_cells
+    from ..sweep.executors import EXECUTORS
+    from .._validation import check_choice
+
+    check_choice("executor", executor, EXECUTORS)
+    if workers is not None and executor == "serial":
+        raise ValueError("workers applies to the 'process' and 'dask' executors; the serial "
+                         "executor runs in this process (leave workers=None)")
+    return run_cells(kind=kind, name=name, axes=axes, parameters=parameters, repeats=repeats,
+                     rng=master_seed(root), store=store, executor=executor, workers=workers,
+                     progress=progress)
+
+
+def seed_record(root: np.random.SeedSequence) -> dict:
+    """The run-record fields naming the seed: the root and the sweep's master seed."""
+    return {"seed": [repr(root.entropy), list(root.spawn_key)],
+            "sweep_seed": str(master_seed(root))}
 
 
 #: The experiments' result is the one grid result: named grid coordinates (the repeats last, as

@@ -10,21 +10,25 @@ SA 0.398, TF 0.372 — the linear variants match AMP, softmax attention is clear
 same prompts for every N and reports the fresh-task test error beside the exact minimiser of the
 spin glass (λ0 = wd/2) and the population error e(g). The defaults are smaller than the paper's
 (D = 10, P = 4000) so that the softmax models train in minutes with numpy; pass the paper's
-sizes to reproduce it at full scale.
+sizes to reproduce it at full scale. Each (N, repeat) is one unit of the sweep cell
+``"train-architectures"`` (every model trained on that unit's prompts): resumable through
+``store`` and the same bits on every executor.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .._validation import (as_seed_sequence, check_finite_array, check_int, check_real,
-                           child_seed)
-from ..hamiltonian import SpinGlass
-from ..observables import population_error, population_gain, test_error
-from ..prompts import sample_prompts
-from ..training import equivalent_l2, make_model, train
-from ._runs import ExperimentResult, cell_generator, check_training_options, run_grid
+from .._validation import as_seed_sequence, check_finite_array, check_int, check_real
+from ..training import make_model
+from ._runs import (ExperimentResult, check_training_options, resolve_store, run_training_grid,
+                    seed_record)
 
-__all__ = ["architecture_comparison", "DEFAULT_ARCHITECTURES", "FIGS8_REFERENCE"]
+__all__ = ["architecture_comparison", "DEFAULT_ARCHITECTURES", "FIGS8_REFERENCE",
+           "ARCHITECTURES_CELL"]
+
+#: The sweep cell kind of one (N, repeat) unit
+#: (:func:`spinicl.experiments.training_cells.architectures_cell`).
+ARCHITECTURES_CELL = "train-architectures"
 
 DEFAULT_ARCHITECTURES = ("merged", "separate", "full_linear", "multihead_linear", "softmax",
                          "transformer")
@@ -38,7 +42,8 @@ def architecture_comparison(dim: int = 10, *, context_lengths=(10, 20, 40, 80),
                             models=DEFAULT_ARCHITECTURES, n_prompts: int = 4000,
                             lr=0.01, steps: int = 1500, weight_decay: float = 0.0,
                             n_test: int = 1000, repeats: int = 1, model_options=None,
-                            rng=0, progress: bool = True, checkpoint=None) -> ExperimentResult:
+                            rng=0, progress: bool = True, store=None, executor: str = "serial",
+                            workers=None, checkpoint=None) -> ExperimentResult:
     """Fresh-task test error of several architectures against N, beside the spin glass.
 
     Parameters
@@ -47,6 +52,8 @@ def architecture_comparison(dim: int = 10, *, context_lengths=(10, 20, 40, 80),
         Adam learning rate, or one per model name (missing names use 0.01).
     model_options : dict, optional
         Per-model constructor options, e.g. ``{"multihead_linear": {"n_heads": 4}}``.
+    store, executor, workers, checkpoint
+        As in :func:`~spinicl.experiments.emergence.task_diversity_emergence`.
 
     Returns
     -------
@@ -69,36 +76,18 @@ def architecture_comparison(dim: int = 10, *, context_lengths=(10, 20, 40, 80),
     n_prompts = check_int("n_prompts", n_prompts, minimum=1)
     _, steps, weight_decay, n_test, repeats = check_training_options(
         lr=None, steps=steps, weight_decay=weight_decay, n_test=n_test, repeats=repeats)
+    store = resolve_store(store=store, checkpoint=checkpoint, rng=rng)
     root = as_seed_sequence(rng)
-    l2 = equivalent_l2(weight_decay)
-
-    def compute(index):
-        i, r = index
-        N = int(Ns[i])
-        data_rng = cell_generator(root, i, r, 0)
-        prompts = sample_prompts(dim, N, n_prompts, rng=data_rng)
-        test = prompts.fresh_test(n_test, rng=data_rng)
-        out = {}
-        for m, name in enumerate(models):
-            net = make_model(name, dim, rng=cell_generator(root, i, r, 1 + m),
-                             **model_options.get(name, {}))
-            res = train(net, prompts, lr=lrs[name], steps=steps, weight_decay=weight_decay,
-                        schedule="cosine", rng=child_seed(root, i, r, 100 + m), eval_every=steps,
-                        progress=False)
-            out[f"{name}_test_error"] = net.loss(test) if not res.diverged else np.nan
-            out[f"{name}_train_loss"] = res.train_loss
-        glass = SpinGlass.from_prompts(prompts, l2=l2)
-        exact = glass.boltzmann(1.0, pseudo_inverse=(l2 == 0)).mean_weights
-        out["exact_test_error"] = test_error(exact, test)
-        out["population_error"] = population_error(population_gain(dim, N, l2=l2), dim, N)
-        return out
-
     parameters = dict(dim=dim, context_lengths=Ns.tolist(), models=list(models),
                       n_prompts=n_prompts, lr=lrs, steps=steps, weight_decay=weight_decay,
                       n_test=n_test, repeats=repeats, model_options=model_options,
-                      optimizer="adam", schedule="cosine",
-                      seed=[repr(root.entropy), list(root.spawn_key)])
-    data = run_grid((Ns.size, repeats), compute, checkpoint=checkpoint, config=parameters,
-                    progress=progress, desc="architectures")
+                      optimizer="adam", schedule="cosine", **seed_record(root))
+    cell = dict(dim=dim, n_prompts=n_prompts, models=list(models), learning_rates=lrs,
+                steps=steps, weight_decay=weight_decay, n_test=n_test,
+                model_options=model_options)
+    sweep = run_training_grid(ARCHITECTURES_CELL, name="architectures",
+                              axes={"context_length": Ns}, parameters=cell, repeats=repeats,
+                              root=root, store=store, executor=executor, workers=workers,
+                              progress=progress)
     return ExperimentResult("architectures", {"context_length": Ns, "repeat": np.arange(repeats)},
-                            data, parameters)
+                            sweep.data, parameters)

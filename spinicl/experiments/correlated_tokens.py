@@ -13,20 +13,26 @@ of the equicorrelation matrix R. That construction does **not** give correlation
 quirk 7): the token covariance is LᵀL, the first token's variance is 1 + N c² and the query's
 ≈ 1 − c, so the target's variance falls as c grows. ``correlation_construction="equicorrelated"``
 (X ← X Lᵀ, covariance exactly R) is the experiment the figure's axis label suggests.
+
+Each (c, repeat) is one unit of the sweep cell ``"train-correlated-tokens"``: resumable through
+``store`` and the same bits on the serial, process and dask executors.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._validation import (as_seed_sequence, check_choice, check_finite_array, check_int,
-                           check_real, child_seed)
-from ..hamiltonian import SpinGlass
-from ..observables import contrast_ratio, test_error
-from ..prompts import CORRELATION_CONSTRUCTIONS, sample_prompts
-from ..training import equivalent_l2, make_model, train
-from ._runs import ExperimentResult, cell_generator, check_training_options, run_grid
+                           check_real)
+from ..prompts import CORRELATION_CONSTRUCTIONS
+from ..training import make_model
+from ._runs import (ExperimentResult, check_training_options, resolve_store, run_training_grid,
+                    seed_record)
 
-__all__ = ["correlated_tokens_sweep", "FIGS4_CORRELATIONS"]
+__all__ = ["correlated_tokens_sweep", "FIGS4_CORRELATIONS", "CORRELATED_TOKENS_CELL"]
+
+#: The sweep cell kind of one (c, repeat) unit
+#: (:func:`spinicl.experiments.training_cells.correlated_tokens_cell`).
+CORRELATED_TOKENS_CELL = "train-correlated-tokens"
 
 #: The paper's grid of c (Fig. S4): linspace(0.05, 0.95, 19).
 FIGS4_CORRELATIONS = np.linspace(0.05, 0.95, 19)
@@ -53,7 +59,8 @@ def correlated_tokens_sweep(dim: int = 20, *, correlations=FIGS4_CORRELATIONS,
                             n_test: int = 1000, repeats: int = 20, amp_l2: float = 0.01,
                             beta: float = 100.0, amp_max_iter: int = 200,
                             amp_max_error: float = 5e-6, solver: bool = True, rng=0,
-                            progress: bool = True, checkpoint=None) -> ExperimentResult:
+                            progress: bool = True, store=None, executor: str = "serial",
+                            workers=None, checkpoint=None) -> ExperimentResult:
     """Test error on fresh tasks against the token correlation c (Fig. S4; resumable).
 
     Parameters
@@ -89,11 +96,18 @@ def correlated_tokens_sweep(dim: int = 20, *, correlations=FIGS4_CORRELATIONS,
     solver : bool
         Run the AMP (False skips it, e.g. when :mod:`spinicl.solvers` is unavailable).
     rng : None, int, SeedSequence or Generator
-        Master seed; every cell's randomness derives from (seed, cell) alone.
+        Master seed; unit u of the sweep draws from its child u alone.
     progress : bool
         Show a progress bar.
+    store : path, optional
+        Folder of the sweep's unit files; a rerun with the same folder computes only the missing
+        units (bitwise identical to an uninterrupted run). None: a temporary folder.
+    executor : {"serial", "process", "dask"}
+        Where the units run (the same bits on each).
+    workers : int, optional
+        Worker processes of "process"/"dask" (default: the CPU count).
     checkpoint : path, optional
-        Write finished cells there after each cell and resume from it (bitwise identical).
+        Deprecated alias of ``store`` (DeprecationWarning).
 
     Returns
     -------
@@ -122,51 +136,22 @@ def correlated_tokens_sweep(dim: int = 20, *, correlations=FIGS4_CORRELATIONS,
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)
     amp_max_iter = check_int("amp_max_iter", amp_max_iter, minimum=1)
     amp_max_error = check_real("amp_max_error", amp_max_error, minimum=0.0)
+    store = resolve_store(store=store, checkpoint=checkpoint, rng=rng)
     root = as_seed_sequence(rng)
-    l2 = equivalent_l2(weight_decay)
-
-    def compute(index):
-        i, r = index
-        data_rng = cell_generator(root, i, r, 0)
-        prompts = sample_prompts(dim, context_length, n_prompts, token_correlation=float(cs[i]),
-                                 correlation_construction=correlation_construction,
-                                 rng=data_rng)
-        test = prompts.fresh_test(n_test, rng=data_rng)       # same correlation (settings)
-        net = make_model(model, dim, rng=cell_generator(root, i, r, 1))
-        res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
-                    rng=child_seed(root, i, r, 2), eval_every=steps, progress=False)
-        out = {"sgd_test_error": net.loss(test), "train_loss": res.train_loss,
-               "null_test_error": float(np.mean(test.targets ** 2))}
-        W = net.merged_weights()
-        out["sgd_contrast_ratio"] = contrast_ratio(W) if W is not None else np.nan
-        glass = SpinGlass.from_prompts(prompts, l2=l2)
-        exact = glass.boltzmann(beta, pseudo_inverse=(l2 == 0)).mean_weights
-        out["exact_test_error"] = test_error(exact, test)
-        out["sgd_exact_distance"] = _relative_distance(W, exact) if W is not None else np.nan
-        if solver:
-            amp_glass = SpinGlass.from_prompts(prompts, l2=amp_l2)
-            amp = _li2024_amp(amp_glass, beta, amp_max_iter, cell_generator(root, i, r, 3))
-            if amp is not None:
-                exact_amp = amp_glass.boltzmann(beta).mean_weights
-                ok = bool(np.isfinite(amp.error) and amp.error <= amp_max_error
-                          and np.all(np.isfinite(amp.mean)))
-                out["amp_converged"] = float(ok)
-                out["amp_error"] = amp.error
-                out["amp_n_iter"] = float(amp.n_iter)
-                out["exact_amp_l2_test_error"] = test_error(exact_amp, test)
-                out["amp_test_error"] = test_error(amp.mean_weights, test) if ok else np.nan
-                out["amp_exact_distance"] = (_relative_distance(amp.mean_weights, exact_amp)
-                                             if ok else np.nan)
-        return out
-
     parameters = dict(dim=dim, correlations=cs.tolist(), context_length=context_length,
                       n_prompts=n_prompts, correlation_construction=correlation_construction,
                       model=model, lr=lr, steps=steps, weight_decay=weight_decay, n_test=n_test,
                       repeats=repeats, amp_l2=amp_l2, beta=beta, amp_max_iter=amp_max_iter,
                       amp_max_error=amp_max_error, solver=bool(solver), optimizer="adam",
-                      seed=[repr(root.entropy), list(root.spawn_key)])
-    data = run_grid((cs.size, repeats), compute, checkpoint=checkpoint, config=parameters,
-                    progress=progress, desc="correlated tokens")
+                      **seed_record(root))
+    cell = dict(dim=dim, context_length=context_length, n_prompts=n_prompts,
+                correlation_construction=correlation_construction, model=model, lr=lr,
+                steps=steps, weight_decay=weight_decay, n_test=n_test, amp_l2=amp_l2, beta=beta,
+                amp_max_iter=amp_max_iter, amp_max_error=amp_max_error, solver=bool(solver))
+    sweep = run_training_grid(CORRELATED_TOKENS_CELL, name="correlated-tokens",
+                              axes={"token_correlation": cs}, parameters=cell, repeats=repeats,
+                              root=root, store=store, executor=executor, workers=workers,
+                              progress=progress)
     return ExperimentResult("correlated_tokens",
-                            {"token_correlation": cs, "repeat": np.arange(repeats)}, data,
+                            {"token_correlation": cs, "repeat": np.arange(repeats)}, sweep.data,
                             parameters)

@@ -10,22 +10,29 @@
   see :func:`spinicl.training.equivalent_l2`) and the population error e(g) of §3.
 
 The reference values of Fig. 4(b) (read from the authors' saved results; our notes §5) are in
-:data:`FIG4B_REFERENCE`.
+:data:`FIG4B_REFERENCE`. Both grids run as sweeps of pure cells (``"train-dynamics"``,
+``"train-context-length"``; :mod:`spinicl.experiments.training_cells`): resumable through
+``store`` and the same bits on the serial, process and dask executors.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .._validation import (as_seed_sequence, check_finite_array, check_int, check_real,
-                           child_seed)
+from .._validation import as_seed_sequence, check_finite_array, check_int, check_real
 from ..hamiltonian import SpinGlass
-from ..observables import (contrast_ratio, population_error, population_gain,
-                           population_test_error, test_error)
+from ..observables import population_error, population_gain
 from ..prompts import sample_prompts
-from ..training import equivalent_l2, make_model, train
-from ._runs import ExperimentResult, cell_generator, check_training_options, run_grid
+from ..training import make_model
+from ._runs import (ExperimentResult, cell_generator, check_training_options, resolve_store,
+                    run_training_grid, seed_record)
 
-__all__ = ["training_dynamics", "context_length_sweep", "FIG4B_REFERENCE"]
+__all__ = ["training_dynamics", "context_length_sweep", "FIG4B_REFERENCE", "DYNAMICS_CELL",
+           "CONTEXT_LENGTH_CELL"]
+
+#: The sweep cell kinds of :func:`training_dynamics` (one unit: the nested P axis) and of one
+#: (N, repeat) unit of :func:`context_length_sweep` (:mod:`spinicl.experiments.training_cells`).
+DYNAMICS_CELL = "train-dynamics"
+CONTEXT_LENGTH_CELL = "train-context-length"
 
 #: Fig. 4(b) of Li, Bai & Huang (D = 20, P = 10⁴): N, AMP and SGD test errors (our notes §5);
 #: the SGD error bars there are std ≈ 0.005–0.027.
@@ -48,8 +55,14 @@ def training_dynamics(dim: int = 10, context_length: int = 100, *, prompt_counts
                       model: str = "merged", lr: float = 0.01, steps: int = 300,
                       weight_decay: float = 0.0, n_test: int = 200, amp_prompts: int = 5000,
                       amp_l2: float = 0.01, beta: float = 100.0, rng=482,
-                      progress: bool = True) -> ExperimentResult:
+                      progress: bool = True, store=None, executor: str = "serial",
+                      workers=None) -> ExperimentResult:
     """Loss curves and trained W at small and large task diversity (Fig. 2).
+
+    The training runs are one unit of the sweep cell ``"train-dynamics"`` (its nested axis is P,
+    so every P is tested on the same test prompts); ``store``, ``executor`` and ``workers`` are
+    those of :func:`~spinicl.experiments.emergence.task_diversity_emergence`. The AMP/exact
+    marginals are computed here from children 4 and 5 of the master seed.
 
     Returns
     -------
@@ -68,23 +81,17 @@ def training_dynamics(dim: int = 10, context_length: int = 100, *, prompt_counts
     n_test = check_int("n_test", n_test, minimum=1)
     amp_prompts = check_int("amp_prompts", amp_prompts, minimum=1)
     amp_l2 = check_real("amp_l2", amp_l2, minimum=0.0, strict_min=True)
+    make_model(model, 1)
+    weight_decay = check_real("weight_decay", weight_decay, minimum=0.0)
+    store = resolve_store(store=store, checkpoint=None, rng=rng)
     root = as_seed_sequence(rng)
-    test = sample_prompts(dim, context_length, n_test, rng=cell_generator(root, 0))
-
-    def compute(index):
-        (i,) = index
-        prompts = sample_prompts(dim, context_length, int(counts[i]),
-                                 rng=cell_generator(root, 1, i))
-        net = make_model(model, dim, rng=cell_generator(root, 2, i))
-        initial = net.merged_weights()
-        res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
-                    eval_prompts=test, eval_every=1, rng=child_seed(root, 3, i), progress=False)
-        h = res.history
-        return {"test_loss": h.test_loss, "train_loss": h.train_loss,
-                "contrast_ratio": h.contrast_ratio, "weights": res.mean_weights,
-                "initial_weights": initial}
-
-    data = run_grid((counts.size,), compute, progress=progress, desc="dynamics")
+    sweep = run_training_grid(DYNAMICS_CELL, name="dynamics", axes={"n_prompts": counts},
+                              parameters=dict(dim=dim, context_length=context_length,
+                                              model=model, lr=lr, steps=steps,
+                                              weight_decay=weight_decay, n_test=n_test),
+                              repeats=1, root=root, store=store, executor=executor,
+                              workers=workers, progress=progress)
+    data = {name: value[:, 0] for name, value in sweep.data.items()}
     big = sample_prompts(dim, context_length, amp_prompts, rng=cell_generator(root, 4))
     glass = SpinGlass.from_prompts(big, l2=amp_l2)
     measure = glass.boltzmann(beta)
@@ -103,7 +110,7 @@ def training_dynamics(dim: int = 10, context_length: int = 100, *, prompt_counts
     parameters = dict(dim=dim, context_length=context_length, prompt_counts=counts.tolist(),
                       model=model, lr=lr, steps=steps, weight_decay=weight_decay,
                       n_test=n_test, amp_prompts=amp_prompts, amp_l2=amp_l2, beta=beta,
-                      optimizer="adam", seed=[repr(root.entropy), list(root.spawn_key)])
+                      optimizer="adam", **seed_record(root))
     return ExperimentResult("dynamics", {"n_prompts": counts}, data, parameters)
 
 
@@ -111,9 +118,15 @@ def context_length_sweep(dim: int = 20, *, context_lengths=tuple(range(20, 201, 
                          n_prompts: int = 10_000, model: str = "merged", lr: float = 1e-3,
                          steps: int = 5000, weight_decay: float = 0.01, n_test: int = 1000,
                          repeats: int = 3, amp_l2: float = 0.01, beta: float = 100.0,
-                         solver: bool = True, rng=0, progress: bool = True,
+                         solver: bool = True, rng=0, progress: bool = True, store=None,
+                         executor: str = "serial", workers=None,
                          checkpoint=None) -> ExperimentResult:
     """Test error of the trained transformer against N beside the spin-glass solutions (Fig. 4b).
+
+    One unit of the sweep cell ``"train-context-length"`` per (N, repeat); ``store`` (the folder
+    of the units: a rerun computes only the missing ones), ``executor``, ``workers`` and the
+    deprecated ``checkpoint`` (an alias of ``store``) are those of
+    :func:`~spinicl.experiments.emergence.task_diversity_emergence`.
 
     Returns
     -------
@@ -134,41 +147,20 @@ def context_length_sweep(dim: int = 20, *, context_lengths=tuple(range(20, 201, 
     lr, steps, weight_decay, n_test, repeats = check_training_options(
         lr=lr, steps=steps, weight_decay=weight_decay, n_test=n_test, repeats=repeats)
     amp_l2 = check_real("amp_l2", amp_l2, minimum=0.0, strict_min=True)
+    beta = check_real("beta", beta, minimum=0.0, strict_min=True)
+    store = resolve_store(store=store, checkpoint=checkpoint, rng=rng)
     root = as_seed_sequence(rng)
-    l2 = equivalent_l2(weight_decay)
-
-    def compute(index):
-        i, r = index
-        N = int(Ns[i])
-        data_rng = cell_generator(root, i, r, 0)
-        prompts = sample_prompts(dim, N, n_prompts, rng=data_rng)
-        test = prompts.fresh_test(n_test, rng=data_rng)
-        net = make_model(model, dim, rng=cell_generator(root, i, r, 1))
-        res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
-                    rng=child_seed(root, i, r, 2), eval_every=steps, progress=False)
-        out = {"sgd_test_error": net.loss(test), "train_loss": res.train_loss}
-        W = net.merged_weights()
-        out["sgd_contrast_ratio"] = contrast_ratio(W) if W is not None else np.nan
-        glass = SpinGlass.from_prompts(prompts, l2=l2)
-        exact = glass.boltzmann(beta, pseudo_inverse=(l2 == 0)).mean_weights
-        out["exact_test_error"] = test_error(exact, test)
-        out["exact_population_error"] = population_test_error(exact, N)
-        if solver:
-            amp = _amp(SpinGlass.from_prompts(prompts, l2=amp_l2), beta,
-                       cell_generator(root, i, r, 3))
-            if amp is not None:
-                out["amp_converged"] = float(amp.converged)
-                out["amp_test_error"] = (test_error(amp.mean_weights, test) if amp.converged
-                                         else np.nan)
-        out["population_error"] = population_error(population_gain(dim, N, l2=l2), dim, N)
-        return out
-
     parameters = dict(dim=dim, context_lengths=Ns.tolist(), n_prompts=n_prompts, model=model,
                       lr=lr, steps=steps, weight_decay=weight_decay, n_test=n_test,
                       repeats=repeats, amp_l2=amp_l2, beta=beta, solver=bool(solver),
-                      optimizer="adam", seed=[repr(root.entropy), list(root.spawn_key)])
-    data = run_grid((Ns.size, repeats), compute, checkpoint=checkpoint, config=parameters,
-                    progress=progress, desc="context-length sweep")
+                      optimizer="adam", **seed_record(root))
+    cell = dict(dim=dim, n_prompts=n_prompts, model=model, lr=lr, steps=steps,
+                weight_decay=weight_decay, n_test=n_test, amp_l2=amp_l2, beta=beta,
+                solver=bool(solver))
+    sweep = run_training_grid(CONTEXT_LENGTH_CELL, name="context-length",
+                              axes={"context_length": Ns}, parameters=cell, repeats=repeats,
+                              root=root, store=store, executor=executor, workers=workers,
+                              progress=progress)
     return ExperimentResult("context_length_sweep",
-                            {"context_length": Ns, "repeat": np.arange(repeats)}, data,
+                            {"context_length": Ns, "repeat": np.arange(repeats)}, sweep.data,
                             parameters)

@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import (as_seed_sequence, check_finite_array, check_int, check_real,
-                           child_seed)
-from ..hamiltonian import SpinGlass
+from .._validation import as_seed_sequence, check_finite_array, check_int, check_real
 from ..observables import contrast_ratio, interpolation_threshold, test_error
-from ..prompts import sample_prompts
-from ..training import make_model, train
-from ._runs import ExperimentResult, cell_generator, check_training_options, run_grid
+from ..training import make_model
+from ._runs import (ExperimentResult, check_training_options, resolve_store, run_training_grid,
+                    seed_record)
 
-__all__ = ["task_diversity_emergence", "S1_PROMPT_RATIOS"]
+__all__ = ["task_diversity_emergence", "S1_PROMPT_RATIOS", "EMERGENCE_CELL"]
+
+#: The sweep cell kind of one (P, repeat) unit
+#: (:func:`spinicl.experiments.training_cells.emergence_cell`).
+EMERGENCE_CELL = "train-emergence"
 
 #: α = P/D² of Fig. S1: 0.1..0.8 (step 0.1), 0.85..1.2 (step 0.05), 1.3..2.0 (step 0.1).
 S1_PROMPT_RATIOS = tuple(np.round(np.concatenate([
@@ -54,7 +56,8 @@ def task_diversity_emergence(dim: int = 20, context_length: int = 100, *,
                              repeats: int = 50, lr: float = 0.01, steps: int = 3000,
                              weight_decay: float = 0.0, n_test: int = 1000, l2: float = 0.0,
                              solver_l2: float = 0.01, beta: float = 100.0, solver: bool = True,
-                             rng=0, progress: bool = True, checkpoint=None) -> ExperimentResult:
+                             rng=0, progress: bool = True, store=None, executor: str = "serial",
+                             workers=None, checkpoint=None) -> ExperimentResult:
     """Test error and contrast ratio of trained W against task diversity P (Fig. S1).
 
     Parameters
@@ -79,9 +82,19 @@ def task_diversity_emergence(dim: int = 20, context_length: int = 100, *,
     solver : bool
         Also run the li2024 AMP.
     rng : seed-like
-        Master seed; cell (P, repeat) uses children (seed, P index, repeat).
+        Master seed; unit u of the sweep (P index × repeats + repeat) draws from child u.
+    progress : bool
+        Show a progress bar.
+    store : path, optional
+        Folder of the sweep's unit files (one per (P, repeat)); a rerun with the same folder
+        computes only the missing units and equals an uninterrupted run bitwise. None: a
+        temporary folder.
+    executor : {"serial", "process", "dask"}
+        Where the units run (the same bits on each).
+    workers : int, optional
+        Worker processes of "process"/"dask" (default: the CPU count).
     checkpoint : path, optional
-        Resume file for the grid (written after each cell).
+        Deprecated alias of ``store`` (DeprecationWarning).
 
     Returns
     -------
@@ -105,44 +118,20 @@ def task_diversity_emergence(dim: int = 20, context_length: int = 100, *,
     l2 = check_real("l2", l2, minimum=0.0)
     solver_l2 = check_real("solver_l2", solver_l2, minimum=0.0, strict_min=True)
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)
+    store = resolve_store(store=store, checkpoint=checkpoint, rng=rng)
     root = as_seed_sequence(rng)
-
-    def compute(index):
-        i, r = index
-        data_rng = cell_generator(root, i, r, 0)
-        prompts = sample_prompts(dim, context_length, int(counts[i]), rng=data_rng)
-        test = prompts.fresh_test(n_test, rng=data_rng)
-        out = {}
-        for m, name in enumerate(models):
-            model = make_model(name, dim, rng=cell_generator(root, i, r, 1 + m))
-            res = train(model, prompts, optimizer="adam", lr=lr, steps=steps,
-                        weight_decay=weight_decay, rng=child_seed(root, i, r, 100 + m),
-                        eval_every=steps, progress=False)
-            W = res.mean_weights
-            out[f"{name}_test_error"] = test_error(W, test) if not res.diverged else np.nan
-            out[f"{name}_contrast_ratio"] = contrast_ratio(W) if not res.diverged else np.nan
-            out[f"{name}_train_loss"] = res.train_loss
-            out[f"{name}_diverged"] = float(res.diverged)
-        glass = SpinGlass.from_prompts(prompts, l2=l2)
-        mean = glass.boltzmann(beta, pseudo_inverse=(l2 == 0)).mean_weights
-        out["exact_test_error"] = test_error(mean, test)
-        out["exact_contrast_ratio"] = contrast_ratio(mean)
-        ridge_glass = SpinGlass.from_prompts(prompts, l2=solver_l2)
-        ridge = ridge_glass.boltzmann(beta).mean_weights
-        out["ridge_test_error"] = test_error(ridge, test)
-        out["ridge_contrast_ratio"] = contrast_ratio(ridge)
-        if solver:
-            out.update(_solver_observables(ridge_glass, beta, test,
-                                           cell_generator(root, i, r, 99)))
-        return out
-
     parameters = dict(dim=dim, context_length=context_length, prompt_ratios=ratios.tolist(),
                       models=list(models), repeats=repeats, lr=lr, steps=steps,
                       weight_decay=weight_decay, n_test=n_test, l2=l2, solver_l2=solver_l2,
                       beta=beta, solver=bool(solver), optimizer="adam",
-                      seed=[repr(root.entropy), list(root.spawn_key)],
-                      threshold=interpolation_threshold(dim))
-    data = run_grid((counts.size, repeats), compute, checkpoint=checkpoint, config=parameters,
-                    progress=progress, desc="emergence")
+                      threshold=interpolation_threshold(dim), **seed_record(root))
+    sweep = run_training_grid(EMERGENCE_CELL, name="emergence", axes={"n_prompts": counts},
+                              parameters=dict(dim=dim, context_length=context_length,
+                                              models=list(models), lr=lr, steps=steps,
+                                              weight_decay=weight_decay, n_test=n_test, l2=l2,
+                                              solver_l2=solver_l2, beta=beta,
+                                              solver=bool(solver)),
+                              repeats=repeats, root=root, store=store, executor=executor,
+                              workers=workers, progress=progress)
     return ExperimentResult("emergence", {"n_prompts": counts, "repeat": np.arange(repeats)},
-                            data, parameters)
+                            sweep.data, parameters)

@@ -30,16 +30,22 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn
-from .._validation import as_seed_sequence, check_int, check_real, child_seed
+from .._validation import as_seed_sequence, check_int, check_real
 from ..hamiltonian import SpinGlass
-from ..observables import population_test_error, test_error
 from ..prompts import Prompts, draw_tasks, sample_prompts
-from ..theory.finite_size import pool_test_error
-from ..training import equivalent_l2, make_model, train
-from ._runs import ExperimentResult, cell_generator, check_training_options, run_grid
+from ..training import equivalent_l2, make_model
+from ._runs import (ExperimentResult, cell_generator, check_training_options, resolve_store,
+                    run_training_grid, seed_record)
 
 __all__ = ["memorisation_to_icl", "memorisation_phase_diagram", "dmmse_predictions",
-           "ridge_predictions", "DEFAULT_TASK_COUNTS", "PHASE_TASK_COUNTS", "PHASE_PROMPT_RATIOS"]
+           "ridge_predictions", "DEFAULT_TASK_COUNTS", "PHASE_TASK_COUNTS", "PHASE_PROMPT_RATIOS",
+           "MEMORISATION_CELL", "MEMORISATION_PHASE_CELL"]
+
+#: The sweep cell kinds of one (k, repeat) unit of :func:`memorisation_to_icl` and one
+#: (k, P, draw) unit of :func:`memorisation_phase_diagram`
+#: (:mod:`spinicl.experiments.training_cells`).
+MEMORISATION_CELL = "train-memorisation"
+MEMORISATION_PHASE_CELL = "train-memorisation-phase"
 
 DEFAULT_TASK_COUNTS = tuple(int(2**e) for e in range(0, 15))
 
@@ -100,6 +106,7 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
                         model: str = "merged", repeats: int = 5, lr: float = 0.01,
                         steps: int = 2000, weight_decay: float = 0.0, n_test: int = 1000,
                         online_batch: int | None = None, rng=0, progress: bool = True,
+                        store=None, executor: str = "serial", workers=None,
                         checkpoint=None) -> ExperimentResult:
     """IDG and ICL errors of a trained transformer against the task-pool size k.
 
@@ -124,8 +131,9 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
         fresh prompts whose tasks come from the pool; ``n_prompts`` then only sets the size of
         the reference set on which the training loss is reported and the exact minimiser is
         computed.
-    rng, progress, checkpoint
-        As in :func:`~spinicl.experiments.emergence.task_diversity_emergence`.
+    rng, progress, store, executor, workers, checkpoint
+        As in :func:`~spinicl.experiments.emergence.task_diversity_emergence` (one unit per
+        (k, repeat)).
 
     Returns
     -------
@@ -150,45 +158,21 @@ def memorisation_to_icl(dim: int = 8, context_length: int = 16, *,
     lr, steps, weight_decay, n_test, repeats = check_training_options(
         lr=lr, steps=steps, weight_decay=weight_decay, n_test=n_test, repeats=repeats)
     online_batch = check_int("online_batch", online_batch, minimum=1, allow_none=True)
+    store = resolve_store(store=store, checkpoint=checkpoint, rng=rng)
     root = as_seed_sequence(rng)
-
-    def compute(index):
-        i, r = index
-        k = int(counts[i])
-        data_rng = cell_generator(root, i, r, 0)
-        prompts = sample_prompts(dim, context_length, n_prompts, n_tasks=k or None,
-                                 label_noise=label_noise, rng=data_rng)
-        pool = prompts.task_pool if k else prompts.tasks
-        idg = prompts.pool_test(n_test, rng=data_rng)
-        icl = prompts.fresh_test(n_test, rng=data_rng)
-        net = make_model(model, dim, rng=cell_generator(root, i, r, 1))
-        online = {} if online_batch is None else {"batch_size": online_batch, "online": True}
-        res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
-                    schedule="cosine", rng=child_seed(root, i, r, 2), eval_every=steps,
-                    progress=False, **online)
-        out = {"idg_error": net.loss(idg), "icl_error": net.loss(icl),
-               "train_loss": res.train_loss}
-        out["task_gap"] = out["icl_error"] - out["idg_error"]
-        for name, test in (("idg", idg), ("icl", icl)):
-            out[f"dmmse_{name}_error"] = np.mean((dmmse_predictions(test, pool, label_noise)
-                                                  - test.targets) ** 2)
-            out[f"ridge_{name}_error"] = np.mean((ridge_predictions(test, label_noise)
-                                                  - test.targets) ** 2)
-        if model in ("merged", "separate"):
-            W = _exact_minimiser(prompts, weight_decay)
-            out["exact_idg_error"] = test_error(W, idg)
-            out["exact_icl_error"] = test_error(W, icl)
-        return out
-
     parameters = dict(dim=dim, context_length=context_length, task_counts=counts.tolist(),
                       n_prompts=n_prompts, label_noise=label_noise, model=model,
                       repeats=repeats, lr=lr, steps=steps, weight_decay=weight_decay,
                       n_test=n_test, online_batch=online_batch, optimizer="adam",
-                      schedule="cosine", seed=[repr(root.entropy), list(root.spawn_key)])
-    data = run_grid((counts.size, repeats), compute, checkpoint=checkpoint, config=parameters,
-                    progress=progress, desc="memorisation")
+                      schedule="cosine", **seed_record(root))
+    cell = dict(dim=dim, context_length=context_length, n_prompts=n_prompts,
+                label_noise=label_noise, model=model, lr=lr, steps=steps,
+                weight_decay=weight_decay, n_test=n_test, online_batch=online_batch)
+    sweep = run_training_grid(MEMORISATION_CELL, name="memorisation", axes={"n_tasks": counts},
+                              parameters=cell, repeats=repeats, root=root, store=store,
+                              executor=executor, workers=workers, progress=progress)
     return ExperimentResult("memorisation", {"n_tasks": counts, "repeat": np.arange(repeats)},
-                            data, parameters)
+                            sweep.data, parameters)
 
 
 # ------------------------------------------------------------------ the (k, P) phase diagram
@@ -247,6 +231,7 @@ def memorisation_phase_diagram(dim: int = 8, context_length: int = 16, *,
                                repeats: int = 10, lr: float = 0.05, steps: int = 3000,
                                weight_decay: float = 0.02, n_test: int = 1000,
                                theory: bool = True, rng=0, progress: bool = True,
+                               store=None, executor: str = "serial", workers=None,
                                checkpoint=None) -> ExperimentResult:
     """Memorisation → in-context learning over (task-pool size k, training prompts P).
 
@@ -269,7 +254,9 @@ def memorisation_phase_diagram(dim: int = 8, context_length: int = 16, *,
     are the first P of one stream per (k, repeat), both derived from (seed, k, repeat) alone,
     so each cell depends only on its own (k, P, repeat) and the heat maps show systematic
     trends rather than independent noise. Every repeat starts from the same initial weights
-    at every cell.
+    at every cell. The cells run as a sweep of the cell kind ``"train-memorisation-phase"``
+    (:func:`spinicl.experiments.training_cells.memorisation_phase_cell`), one unit per
+    (k, P, repeat): resumable through ``store`` and the same bits on every executor.
 
     Parameters
     ----------
@@ -303,8 +290,15 @@ def memorisation_phase_diagram(dim: int = 8, context_length: int = 16, *,
         Master seed (SPEC 7); every cell derives its generators from it and its (k, P, repeat).
     progress : bool
         Show a progress bar.
+    store : path, optional
+        Folder of the sweep's unit files; a rerun with the same folder computes only the missing
+        units and equals an uninterrupted run bitwise (needs a reproducible ``rng``).
+    executor : {"serial", "process", "dask"}
+        Where the units run (the same bits on each).
+    workers : int, optional
+        Worker processes of "process"/"dask" (default: the CPU count).
     checkpoint : path, optional
-        Resume from / save to this file after every cell (needs a reproducible ``rng``).
+        Deprecated alias of ``store`` (DeprecationWarning).
 
     Returns
     -------
@@ -360,50 +354,28 @@ def memorisation_phase_diagram(dim: int = 8, context_length: int = 16, *,
     steps = check_int("steps", steps, minimum=1)
     weight_decay = check_real("weight_decay", weight_decay, minimum=0.0)
     n_test = check_int("n_test", n_test, minimum=0)
-    if checkpoint is not None and rng is None:
-        raise ValueError("rng=None draws a new seed on every call, so a checkpoint could never be "
-                         "resumed; pass an int or a SeedSequence as rng")
+    store = resolve_store(store=store, checkpoint=checkpoint, rng=rng)
     root = as_seed_sequence(rng)
     theory_values = (_phase_theory(dim, context_length, counts, prompts_axis, label_noise,
                                    weight_decay) if theory else {})
-
-    def compute(index):
-        i, j, r = index
-        k, P = int(counts[i]), int(prompts_axis[j])
-        prompts = _nested_prompts(root, dim, context_length, P, k, r, label_noise)
-        pool = prompts.task_pool if k else prompts.tasks
-        net = make_model(model, dim, rng=cell_generator(root, 3, r))
-        res = train(net, prompts, lr=lr, steps=steps, weight_decay=weight_decay,
-                    schedule="cosine", rng=child_seed(root, 4, k, P, r), eval_every=steps,
-                    progress=False)
-        W = res.mean_weights
-        W_exact = _exact_minimiser(prompts, weight_decay)
-        out = {}
-        for prefix, w in (("", W), ("exact_", W_exact)):
-            icl = population_test_error(w, context_length, label_noise=label_noise)
-            idg = pool_test_error(w, pool, context_length, label_noise=label_noise)
-            out.update({f"{prefix}icl_error": icl, f"{prefix}idg_error": idg,
-                        f"{prefix}task_gap": icl - idg})
-        out["relative_distance"] = (np.linalg.norm(W - W_exact)
-                                    / max(np.linalg.norm(W_exact), np.finfo(float).tiny))
-        out["grad_norm"] = res.final_grad_norm
-        out["train_loss"] = res.train_loss
-        if n_test:
-            test_rng = cell_generator(root, 2, k, P, r)
-            out["idg_test_error"] = net.loss(prompts.pool_test(n_test, rng=test_rng))
-            out["icl_test_error"] = net.loss(prompts.fresh_test(n_test, rng=test_rng))
-        for name, values in theory_values.items():
-            out[name] = float(values[i, j])
-        return out
-
     parameters = dict(dim=dim, context_length=context_length, task_counts=counts.tolist(),
                       prompt_counts=prompts_axis.tolist(), label_noise=label_noise, model=model,
                       repeats=repeats, lr=lr, steps=steps, weight_decay=weight_decay,
                       equivalent_l2=equivalent_l2(weight_decay), n_test=n_test,
                       theory=bool(theory), optimizer="adam", schedule="cosine",
-                      prompt_block=_BLOCK, seed=[repr(root.entropy), list(root.spawn_key)])
-    data = run_grid((counts.size, prompts_axis.size, repeats), compute, checkpoint=checkpoint,
-                    config=parameters, progress=progress, desc="memorisation phase diagram")
+                      prompt_block=_BLOCK, **seed_record(root))
+    # the repeat is an axis of its own ("draw", one unit each) because the cell keys its streams
+    # by it: pools nest in k and initial weights are shared across cells only through it
+    cell = dict(dim=dim, context_length=context_length, label_noise=label_noise, model=model,
+                lr=lr, steps=steps, weight_decay=weight_decay, n_test=n_test)
+    sweep = run_training_grid(MEMORISATION_PHASE_CELL, name="memorisation-phase",
+                              axes={"n_tasks": counts, "n_prompts": prompts_axis,
+                                    "draw": np.arange(repeats)},
+                              parameters=cell, repeats=1, root=root, store=store,
+                              executor=executor, workers=workers, progress=progress)
+    data = {name: value[..., 0] for name, value in sweep.data.items()}
+    for name, values in theory_values.items():
+        data[name] = np.repeat(np.asarray(values, dtype=float)[:, :, None], repeats, axis=2)
     return ExperimentResult("memorisation_phase_diagram",
                             {"n_tasks": counts, "n_prompts": prompts_axis,
                              "repeat": np.arange(repeats)}, data, parameters)

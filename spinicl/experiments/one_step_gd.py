@@ -8,21 +8,22 @@ gradient-flow limit of Zhang, Frei & Bartlett 2024), with error e(g*) = (D+1)/(N
 
 :func:`one_step_gd` trains the merged model at von Oswald's size (D = 10, N = 10) and compares
 its weights with g*·I and its test loss with one GD step at the optimal learning rate — both the
-population-optimal g* and the η fitted on the test prompts themselves.
+population-optimal g* and the η fitted on the test prompts themselves. Each repeat is one unit
+of the sweep cell ``"train-one-step-gd"`` (resumable through ``store``, the same bits on every
+executor).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_seed_sequence, check_int, check_real, child_seed
+from .._validation import as_seed_sequence, check_int, check_real
 from ..attention import feature_factors
-from ..hamiltonian import SpinGlass
-from ..observables import population_error, population_gain, population_test_error
-from ..prompts import sample_prompts
-from ..training import MergedLinearAttention, train
-from ._runs import ExperimentResult, cell_generator, run_grid
+from ._runs import ExperimentResult, resolve_store, run_training_grid, seed_record
 
-__all__ = ["one_step_gd", "gd_step_predictions", "GD_LEARNING_RATES"]
+__all__ = ["one_step_gd", "gd_step_predictions", "GD_LEARNING_RATES", "ONE_STEP_GD_CELL"]
+
+#: The sweep cell kind of one repeat (:func:`spinicl.experiments.training_cells.one_step_gd_cell`).
+ONE_STEP_GD_CELL = "train-one-step-gd"
 
 #: Learning rates η at which the test error of one GD step is recorded (``gd_error_curve``).
 GD_LEARNING_RATES = np.round(np.linspace(0.0, 1.0, 41), 6)
@@ -36,11 +37,14 @@ def gd_step_predictions(prompts, learning_rate: float = 1.0) -> np.ndarray:
 
 def one_step_gd(dim: int = 10, context_length: int = 10, *, n_prompts: int = 100_000,
                 lr: float = 0.01, steps: int = 2000, repeats: int = 3, n_test: int = 10_000,
-                rng=0, progress: bool = True) -> ExperimentResult:
+                rng=0, progress: bool = True, store=None, executor: str = "serial",
+                workers=None) -> ExperimentResult:
     """Trained merged W against the optimally scaled identity (one step of GD).
 
     Full-batch Adam with a cosine schedule on ``n_prompts`` single-instance prompts (P ≫ D(D+1),
-    so the trained W is close to the population ground state).
+    so the trained W is close to the population ground state). ``store`` (the folder of the
+    units), ``executor`` and ``workers`` are those of
+    :func:`~spinicl.experiments.emergence.task_diversity_emergence`.
 
     Returns
     -------
@@ -62,49 +66,17 @@ def one_step_gd(dim: int = 10, context_length: int = 10, *, n_prompts: int = 100
     steps = check_int("steps", steps, minimum=1)
     repeats = check_int("repeats", repeats, minimum=1)
     n_test = check_int("n_test", n_test, minimum=1)
+    store = resolve_store(store=store, checkpoint=None, rng=rng)
     root = as_seed_sequence(rng)
     D, N = dim, context_length
-    g_star = population_gain(D, N)
-
-    def compute(index):
-        (r,) = index
-        data_rng = cell_generator(root, r, 0)
-        prompts = sample_prompts(D, N, n_prompts, rng=data_rng)
-        test = prompts.fresh_test(n_test, rng=data_rng)
-        model = MergedLinearAttention(D, rng=cell_generator(root, r, 1))
-        train(model, prompts, lr=lr, steps=steps, schedule="cosine", rng=child_seed(root, r, 2),
-              eval_every=steps, progress=False)
-        W = model.params["W"]
-        live = W[:, :D]
-        target = np.zeros_like(live)
-        target[np.arange(D), np.arange(D)] = g_star
-        off = live[:D].copy()
-        off[np.arange(D), np.arange(D)] = 0.0
-        pred = model.predict(test)
-        gd_unit = gd_step_predictions(test)
-        fitted = float(gd_unit @ test.targets / (gd_unit @ gd_unit))
-        glass = SpinGlass.from_prompts(prompts, l2=0.0)
-        exact = glass.boltzmann(1.0, pseudo_inverse=True).mean_weights[:, :D]
-        curve = [np.mean((eta * gd_unit - test.targets) ** 2) for eta in GD_LEARNING_RATES]
-        return {
-            "gd_error_curve": np.asarray(curve),
-            "weights": W, "gain": np.trace(W[:D, :D]) / D, "optimal_gain": g_star,
-            "relative_distance": np.linalg.norm(live - target) / np.linalg.norm(target),
-            "off_diagonal_rms": np.sqrt(np.mean(off[~np.eye(D, dtype=bool)] ** 2)),
-            "last_row_rms": np.sqrt(np.mean(W[D, :D] ** 2)),
-            "model_test_error": np.mean((pred - test.targets) ** 2),
-            "gd_test_error": np.mean((g_star * gd_unit - test.targets) ** 2),
-            "gd_fitted_test_error": np.mean((fitted * gd_unit - test.targets) ** 2),
-            "fitted_lr": fitted,
-            "prediction_correlation": np.corrcoef(pred, gd_unit)[0, 1],
-            "population_error": population_error(g_star, D, N),
-            "model_population_error": population_test_error(W, N),
-            "exact_relative_distance": np.linalg.norm(live - exact) / np.linalg.norm(exact),
-        }
-
     parameters = dict(dim=D, context_length=N, n_prompts=n_prompts, lr=lr, steps=steps,
                       repeats=repeats, n_test=n_test, optimizer="adam", schedule="cosine",
-                      gd_learning_rates=GD_LEARNING_RATES.tolist(),
-                      seed=[repr(root.entropy), list(root.spawn_key)])
-    data = run_grid((repeats,), compute, progress=progress, desc="one-step GD")
+                      gd_learning_rates=GD_LEARNING_RATES.tolist(), **seed_record(root))
+    # a sweep needs an axis: the context length, with its one value
+    sweep = run_training_grid(ONE_STEP_GD_CELL, name="one-step-gd", axes={"context_length": [N]},
+                              parameters=dict(dim=D, n_prompts=n_prompts, lr=lr, steps=steps,
+                                              n_test=n_test),
+                              repeats=repeats, root=root, store=store, executor=executor,
+                              workers=workers, progress=progress)
+    data = {name: value[0] for name, value in sweep.data.items()}
     return ExperimentResult("one_step_gd", {"repeat": np.arange(repeats)}, data, parameters)

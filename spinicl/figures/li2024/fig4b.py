@@ -62,7 +62,7 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, checkpoi
         options = {**QUICK_OPTIONS, **options}
     out_dir = Path(out_dir)
     if checkpoint is None and not quick:
-        checkpoint = out_dir / "fig4b.checkpoint.npz"
-    result = context_length_sweep(rng=rng, progress=progress, checkpoint=checkpoint, **options)
+        checkpoint = out_dir / ".fig4b-sweep"      # the sweep's unit files (resumable)
+    result = context_length_sweep(rng=rng, progress=progress, store=checkpoint, **options)
     files = result.save(out_dir, "fig4b")
     return [files["npz"], files["json"], plot_context_length(result, out_dir / "fig4b.png")]

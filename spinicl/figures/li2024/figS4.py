@@ -19,6 +19,7 @@ with covariance exactly R.
 """
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
     Options are passed to :func:`spinicl.experiments.correlated_tokens.correlated_tokens_sweep`
     (``dim``, ``correlations``, ``context_length``, ``n_prompts``,
     ``correlation_construction``, ``repeats``, ``steps``, ``lr``, ``n_test``, ...), plus
-    ``checkpoint`` (a path, or None; full runs default to ``out_dir/.figS4.checkpoint.npz``,
+    ``checkpoint`` (the sweep's folder, or None; full runs default to ``out_dir/.figS4-sweep``,
     resumed when present and removed when the figure is written).
     """
     from ...experiments.correlated_tokens import correlated_tokens_sweep
@@ -208,9 +209,9 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
     out_dir = Path(out_dir)
     if quick:
         options = {**QUICK_OPTIONS, **options}
-    default_checkpoint = None if quick else out_dir / ".figS4.checkpoint.npz"
+    default_checkpoint = None if quick else out_dir / ".figS4-sweep"
     checkpoint = options.pop("checkpoint", default_checkpoint)
-    result = correlated_tokens_sweep(rng=rng, progress=progress, checkpoint=checkpoint,
+    result = correlated_tokens_sweep(rng=rng, progress=progress, store=checkpoint,
                                      **options)
     numbers = summary_numbers(result)
     caption = _caption(result, numbers)
@@ -231,6 +232,6 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, **option
                         files={"npz": npz.name, "png": "figS4.png"})
     js = save_json_atomic(out_dir / "figS4.json", record)
     png = plot_correlated_tokens(result, out_dir / "figS4.png", caption=caption, shown=shown)
-    if checkpoint is not None and Path(checkpoint).exists():
-        Path(checkpoint).unlink()
+    if checkpoint is not None and Path(checkpoint).is_dir():
+        shutil.rmtree(checkpoint)
     return [npz, js, png]

@@ -58,8 +58,8 @@ def make(out_dir, *, quick: bool = False, rng=0, progress: bool = True, checkpoi
         options = {**QUICK_OPTIONS, **options}
     out_dir = Path(out_dir)
     if checkpoint is None and not quick:
-        checkpoint = out_dir / "figS8.checkpoint.npz"
-    result = architecture_comparison(rng=rng, progress=progress, checkpoint=checkpoint,
+        checkpoint = out_dir / ".figS8-sweep"      # the sweep's unit files (resumable)
+    result = architecture_comparison(rng=rng, progress=progress, store=checkpoint,
                                      **options)
     files = result.save(out_dir, "figS8")
     return [files["npz"], files["json"], plot_architectures(result, out_dir / "figS8.png")]
