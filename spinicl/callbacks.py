@@ -27,6 +27,7 @@ import math
 import numbers
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -200,14 +201,18 @@ class ProgressBar(Callback):
         Metric names shown beside the bar (default: every scalar metric).
     """
 
+    #: seconds between two redraws of the metrics beside the bar: tqdm redraws the whole line
+    #: on every ``set_postfix_str``, which would cost more than a fast loop's step
+    postfix_interval = 0.2
+
     def __init__(self, *, desc: str | None = None, show=None):
         self.desc, self.show = desc, None if show is None else list(show)
-        self._bar, self._done = None, 0
+        self._bar, self._done, self._shown_at = None, 0, -math.inf
 
     def on_start(self, info):
         self._bar = progress_bar(total=info.total, desc=self.desc or info.loop)
         self._bar.__enter__()
-        self._done = 0
+        self._done, self._shown_at = 0, -math.inf
         self._advance(info)
 
     def _advance(self, info):
@@ -219,6 +224,10 @@ class ProgressBar(Callback):
         if self._bar is None:
             return None
         self._advance(info)
+        now = time.monotonic()
+        if now - self._shown_at < self.postfix_interval and info.step != info.total:
+            return None
+        self._shown_at = now
         names = self.show if self.show is not None else list(info.metrics)
         shown = [f"{k}={info.metrics[k]:.4g}" for k in names
                  if isinstance(info.metrics.get(k), numbers.Real)]
@@ -409,3 +418,84 @@ class History(Callback):
 
     def on_end(self, info):
         self.ended += 1
+
+
+class _LegacyCallback(Callback):
+    """The old ``callback=`` of a loop, with its own call signature, as a protocol callback.
+
+    ``adapt(info)`` calls the old function with the arguments it always had; its return value
+    stops the loop only where the old option did (the solvers), so ``stops`` says whether to
+    honour it.
+    """
+
+    def __init__(self, function, adapt, *, stops: bool):
+        if not callable(function):
+            raise TypeError(f"callback must be callable, got {type(function).__name__}")
+        self.function, self.adapt, self.stops = function, adapt, stops
+
+    def on_step(self, info):
+        stop = self.adapt(self.function, info)
+        if self.stops and stop:
+            name = getattr(self.function, "__name__", type(self.function).__name__)
+            self.reason = f"stopped by the callback {name}"
+            return True
+        return None
+
+    def __repr__(self):
+        return f"LegacyCallback({getattr(self.function, '__name__', self.function)!r})"
+
+
+def loop_callbacks(callbacks, *, progress: str | None = None, checkpoint_every: int | None = None,
+                   legacy=None, legacy_adapt=None, legacy_stops: bool = False,
+                   owner: str = "this loop", stacklevel: int = 3) -> CallbackList:
+    """The callbacks one loop runs: its shorthands first, then the user's, then the old option.
+
+    Parameters
+    ----------
+    callbacks : None, Callback, function or list
+        The loop's ``callbacks=`` argument.
+    progress : str, optional
+        Add a :class:`ProgressBar` with this label (the loop's ``progress=True``).
+    checkpoint_every : int, optional
+        Add a :class:`Checkpoint` (``every=checkpoint_every``) unless ``callbacks`` already holds
+        one (the loop's ``checkpoint=`` with ``checkpoint_every=``). It comes first, so that a
+        later callback that raises leaves the checkpoint of this step written.
+    legacy, legacy_adapt, legacy_stops
+        The loop's deprecated ``callback=`` function, how to call it from a :class:`LoopInfo`,
+        and whether its return value stops the loop; it warns with a DeprecationWarning.
+    owner : str
+        The loop's name for the warning.
+    """
+    user = as_callbacks(callbacks)
+    front = []
+    if checkpoint_every is not None and not any(isinstance(cb, Checkpoint) for cb in user):
+        front.append(Checkpoint(every=checkpoint_every))
+    if progress is not None:
+        front.append(ProgressBar(desc=progress))
+    back = []
+    if legacy is not None:
+        warnings.warn(f"{owner}(callback=...) is deprecated; pass callbacks= (a "
+                      "spinicl.callbacks.Callback, a function f(info) or a list of them)",
+                      DeprecationWarning, stacklevel=stacklevel)
+        back.append(_LegacyCallback(legacy, legacy_adapt, stops=legacy_stops))
+    return CallbackList(front + user.callbacks + back)
+
+
+def abort(callbacks: CallbackList, info: LoopInfo) -> None:
+    """End the callbacks of a loop that is leaving on an exception, writing no checkpoint.
+
+    The last checkpoint written is the valid one, so the :class:`Checkpoint` callbacks are
+    skipped; the others (bars, loggers) are closed with ``on_end``.
+    """
+    for cb in callbacks:
+        if not isinstance(cb, Checkpoint):
+            try:
+                cb.on_end(info)
+            except Exception:  # the loop's own exception is the one to report
+                pass
+
+
+def stopped_message(reason: str | None, step: int, total: int | None, what: str = "steps") -> str:
+    """The message of a result whose loop a callback stopped."""
+    of = f" of {total}" if total is not None else ""
+    return f"stopped after {step}{of} {what}: {reason or 'stopped by a callback'}"

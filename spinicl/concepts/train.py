@@ -23,9 +23,9 @@ import numpy as np
 from .._checkpoint import (config_fingerprint, generator_state, load_checkpoint,
                            restore_generator, save_checkpoint)
 from .._io import load_npz, run_record, save_json_atomic, save_npz_atomic
-from .._progress import progress_bar
 from .._result import Status, deprecated_alias, result_repr
 from .._validation import as_seed_sequence, check_int, check_real, child_seed
+from ..callbacks import LoopInfo, abort, loop_callbacks, stopped_message
 from ..training.optimizers import Optimizer, flatten_state, make_optimizer, unflatten_state
 from .dictionary import ConceptDictionary
 from .metrics import evaluate, snapshot
@@ -97,7 +97,8 @@ class TrainingResult:
         The stated criterion: the final error of the first test set is at most its floor plus
         ``tolerance``.
     status : Status
-        ``"converged"`` or ``"max_iter"`` (all the steps ran, the criterion was missed).
+        ``"converged"``, ``"max_iter"`` (all the steps ran, the criterion was missed) or
+        ``"stopped"`` (a callback stopped the run; the message gives its reason).
     n_iter : int
         SGD steps taken in total.
     message : str
@@ -192,7 +193,7 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
                    log_every: int = 25, log_steps=None, test_samplers: dict | None = None,
                    n_test: int = 4000,
                    n_noise: int = 64, tolerance: float = 0.01, checkpoint=None,
-                   checkpoint_every: int = 250, callback=None, rng=0,
+                   checkpoint_every: int = 250, callbacks=None, callback=None, rng=0,
                    progress: bool = True) -> TrainingResult:
     """Train ``model`` in place by online mini-batch SGD on prompts from ``sampler``.
 
@@ -230,14 +231,23 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
         Checkpoint file (npz); resumed when it exists and was written with the same settings
         (the seed included: give ``rng`` as a fixed int or SeedSequence to be able to resume).
     checkpoint_every : int
-        Steps between checkpoints.
+        Steps between checkpoints: a :class:`spinicl.callbacks.Checkpoint`
+        ``(every=checkpoint_every)`` in front of ``callbacks``, unless they hold one.
+    callbacks : Callback, function or list, optional
+        :mod:`spinicl.callbacks`, called after every SGD step with ``info.state`` the model and
+        ``info.metrics``: the step's batch ``loss``, ``error`` and ``attention`` and ``lr``, plus
+        ``NAME.loss`` and ``NAME.error`` of every test set on the steps that log. A callback
+        that stops the run (:class:`~spinicl.callbacks.Timeout`,
+        :class:`~spinicl.callbacks.EarlyStopping`, a function returning True) ends it with
+        status ``"stopped"`` and the checkpoint written, so the same call again resumes and
+        ends bitwise identical to an uninterrupted run; one that raises aborts the run and the
+        last checkpoint stays valid.
     callback : callable, optional
-        ``callback(step, model)`` after every step (monitoring; an exception aborts the run, and
-        the last checkpoint stays valid).
+        Deprecated (use ``callbacks``): ``callback(step, model)`` after every step.
     rng : int or SeedSequence
         Master seed: its children drive the training prompts, the test sets and the noise draws.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (a :class:`spinicl.callbacks.ProgressBar`).
     """
     if not isinstance(model, ConceptTransformer):
         raise TypeError(f"model must be a ConceptTransformer, got {type(model).__name__}")
@@ -295,6 +305,7 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
     acc = {"loss": 0.0, "error": 0.0, "attention": 0.0, "count": 0}
     gen = np.random.default_rng(train_seq)
     resumed_from = 0
+    saved_at = [None]   # the step the checkpoint file holds
 
     if checkpoint is not None:
         loaded = load_checkpoint(checkpoint, fingerprint=fingerprint)
@@ -304,7 +315,7 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
                                    if k.startswith("param.")})
             opt.load_state_dict(unflatten_state(arrays, meta["optimizer"]))
             gen = restore_generator(meta["generator"])
-            step = resumed_from = int(meta["step"])
+            step = resumed_from = saved_at[0] = int(meta["step"])
             acc = meta["accumulator"]
             logged_steps = [int(s) for s in arrays["hist_steps"]]
             history = {k[5:]: list(v) for k, v in arrays.items() if k.startswith("hist.")}
@@ -330,6 +341,10 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
         logged_steps.append(at_step)
 
     def save(at_step: int):
+        # the Checkpoint callback and the stop both ask at the last step: write once
+        if checkpoint is None or saved_at[0] == at_step:
+            return
+        saved_at[0] = at_step
         arrays = {f"param.{k}": v for k, v in model.params.items()}
         opt_arrays, opt_meta = flatten_state(opt.state_dict())
         arrays.update(opt_arrays)
@@ -343,37 +358,67 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
     if not logged_steps:
         log(0)
     params = model.trainable_params()
-    with progress_bar(total=steps, desc="concepts SGD", enabled=progress,
-                      initial=step) as bar:
+    first = next(iter(test_samplers))
+    cbs = loop_callbacks(callbacks, progress="concepts SGD" if progress else None,
+                         checkpoint_every=checkpoint_every if checkpoint is not None else None,
+                         legacy=callback, legacy_stops=False, owner="train_concepts",
+                         legacy_adapt=lambda f, info: f(info.step, info.state))
+
+    def info_at(at_step, metrics=None):
+        return LoopInfo("train_concepts", at_step, steps, metrics or {}, model,
+                        time.perf_counter() - start, lambda: save(at_step))
+
+    stopped = False
+    if cbs.callbacks:
+        cbs.on_start(info_at(step))
+    try:
         while step < steps:
             batch = sampler.sample(batch_size, rng=gen)
             _, grads, fp = model.loss_and_gradients(batch)
             opt.step(params, grads)
             step += 1
-            acc["loss"] += float(fp.losses.mean())
-            acc["error"] += float(fp.errors.mean())
-            acc["attention"] += float(fp.correct_attention(batch).mean())
+            loss, error = float(fp.losses.mean()), float(fp.errors.mean())
+            attention = float(fp.correct_attention(batch).mean())
+            acc["loss"] += loss
+            acc["error"] += error
+            acc["attention"] += attention
             acc["count"] += 1
-            if (step in log_at if log_at is not None else step % log_every == 0) \
-                    or step == steps:
+            logged = (step in log_at if log_at is not None else step % log_every == 0) \
+                or step == steps
+            if logged:
                 log(step)
-                first = next(iter(test_samplers))
-                bar.set_postfix_str(f"err={history[first + '.error'][-1]:.4f}")
-            if checkpoint is not None and (step % checkpoint_every == 0 or step == steps):
-                save(step)
-            if callback is not None:
-                callback(step, model)
-            bar.update(1)
+            if cbs.callbacks:
+                metrics = {"loss": loss, "error": error, "attention": attention,
+                           "lr": float(opt.lr)}
+                if logged:
+                    for name in test_samplers:
+                        metrics[f"{name}.loss"] = float(history[f"{name}.loss"][-1])
+                        metrics[f"{name}.error"] = float(history[f"{name}.error"][-1])
+                if cbs.on_step(info_at(step, metrics)) and step < steps:
+                    stopped = True
+                    break
+    except BaseException:
+        if cbs.callbacks:
+            abort(cbs, info_at(step))
+        raise
+    if stopped:
+        save(step)
+    if cbs.callbacks:
+        cbs.on_end(info_at(step))
     wall = time.perf_counter() - start
     hist = {k: np.stack(v) for k, v in history.items()}
-    first = next(iter(test_samplers))
     final_err = float(hist[first + ".error"][-1])
-    converged = bool(final_err <= floors[first] + tolerance)
+    converged = bool(final_err <= floors[first] + tolerance) and not stopped
     # the verdict leads, so a reader of the record does not have to redo the comparison
-    message = (f"{'converged' if converged else 'not converged'} after {step} steps: final "
-               f"{first} error {final_err:.4g} {'<=' if converged else '>'} floor "
-               f"{floors[first]:.4g} + tolerance {tolerance:g}")
+    if stopped:
+        message = (stopped_message(cbs.reason, step, steps) + f"; last logged {first} error "
+                   f"{final_err:.4g} at step {logged_steps[-1]}")
+    else:
+        message = (f"{'converged' if converged else 'not converged'} after {step} steps: "
+                   f"final {first} error {final_err:.4g} {'<=' if converged else '>'} floor "
+                   f"{floors[first]:.4g} + tolerance {tolerance:g}")
     return TrainingResult(model=model, steps=np.asarray(logged_steps), history=hist,
                           floors=floors, settings=settings, converged=bool(converged),
                           n_iter=step, message=message, seconds=wall,
-                          resumed_from=resumed_from, test_names=tuple(test_samplers))
+                          resumed_from=resumed_from, test_names=tuple(test_samplers),
+                          status=Status.STOPPED if stopped else None)

@@ -21,7 +21,8 @@ import numpy as np
 
 from .._validation import (as_generator, check_choice, check_dense_allocation, check_int,
                            check_real)
-from .driver import iterate, status_message
+from ..callbacks import as_callbacks
+from .driver import iterate, status_message, warn_deprecated_callback
 from .equations import (STATUS_CONVERGED, STATUS_DIVERGED, STATUS_NONFINITE, VARIANT_CODES,
                         coupling_products, parallel_update, prepare_couplings, run_single,
                         sequential_sweep)
@@ -270,7 +271,7 @@ def _parallel_update(code, products, fields, lam, beta):
 
 def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None = None,
               max_iter: int | None = None, tol: float | None = None, init=None,
-              schedule: str = "parallel", rng=None, callback=None,
+              schedule: str = "parallel", rng=None, callbacks=None, callback=None,
               divergence_factor: float | None = None, operator: str = "auto") -> SolverResult:
     """Cavity (TAP/AMP) marginals of exp(−βH) for a :class:`~spinicl.SpinGlass`.
 
@@ -297,9 +298,16 @@ def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None
         Gauss–Seidel (spins in index order, each damped as it is updated; numba).
     rng : None, int, SeedSequence or Generator
         Seeds the "normal" initialisation.
+    callbacks : Callback, function or list, optional
+        :mod:`spinicl.callbacks`, called after every iteration (sweep) with
+        ``info.metrics = {"error", "damping"}`` and ``info.state = (m, v)`` (damped); one
+        returning True stops the run with status ``"stopped"`` and its reason in the message.
+        The solver has no checkpoint (``info.checkpoint`` is None: a
+        :class:`~spinicl.callbacks.Checkpoint` does nothing). With callbacks, the dense
+        parallel schedule runs the Python loop instead of the compiled one (same arithmetic).
     callback : callable, optional
-        ``callback(info)`` after every iteration with ``info.iteration``, ``info.error`` and
-        ``info.state = (m, v)``; returning True stops the run.
+        Deprecated (use ``callbacks``): ``callback(info)`` with ``info.iteration``,
+        ``info.error`` and ``info.state = (m, v)``; returning True stops the run.
     divergence_factor : float > 1, optional
         Stop and roll back to the best state when the error exceeds this multiple of the smallest
         error so far. Default inf for li2024 (its random start has large transients), 1e8 for tap.
@@ -319,17 +327,19 @@ def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None
     check_choice("schedule", schedule, ("parallel", "sequential"))
     beta, damping, max_iter, tol, init, divergence_factor = resolve_options(
         variant, beta, damping, max_iter, tol, init, divergence_factor)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    warn_deprecated_callback("solve_tap", callback)
+    cbs = as_callbacks(callbacks)
     operator = _resolve_operator(model, operator, schedule)
     m0, v0 = initial_state(model, beta, init, rng=rng)
+    reason = None
     code = VARIANT_CODES[variant]
     fields = np.ascontiguousarray(model.fields, dtype=float)
     lam = np.ascontiguousarray(model.self_couplings, dtype=float)
 
     if operator == "dense":
         couplings = dense_couplings(model)
-    if operator == "dense" and schedule == "parallel" and callback is None:
+    if operator == "dense" and schedule == "parallel" and callback is None \
+            and not cbs.callbacks:
         m, v = m0.copy(), v0.copy()
         residuals = np.full(max_iter, np.nan)
         n_iter, status = run_single(code, couplings, fields, lam, beta, m, v, damping, max_iter,
@@ -345,11 +355,13 @@ def solve_tap(model, beta: float, *, variant: str = "tap", damping: float | None
             update = _parallel_update(code, products, fields, lam, beta)
             step_damping = damping
         outcome = iterate(update, (m0, v0), damping=step_damping, max_iter=max_iter, tol=tol,
-                          divergence_factor=divergence_factor, callback=callback)
+                          divergence_factor=divergence_factor, callback=callback,
+                          callbacks=cbs, loop=f"solve[{variant}]")
         (m, v), n_iter, status = outcome.state, outcome.n_iter, outcome.status
+        reason = outcome.reason
         residuals = outcome.residuals
     error = float(residuals[-1]) if len(residuals) else float("nan")
-    message = status_message(int(status), int(n_iter), error, tol)
+    message = status_message(int(status), int(n_iter), error, tol, reason=reason)
     if status != STATUS_CONVERGED:
         message += _unstable_note(status, v)
     return SolverResult(

@@ -19,7 +19,8 @@ import numpy as np
 
 from .._validation import check_dense_allocation
 from .amp import _check_common, check_model, check_self_couplings, dense_couplings
-from .driver import iterate, status_message
+from ..callbacks import as_callbacks
+from .driver import iterate, status_message, warn_deprecated_callback
 from .equations import STATUS_CONVERGED
 from .result import SolverResult
 
@@ -27,7 +28,7 @@ __all__ = ["solve_bp"]
 
 
 def solve_bp(model, beta: float, *, damping: float = 0.5, max_iter: int = 5000,
-             tol: float = 1e-24, callback=None,
+             tol: float = 1e-24, callbacks=None, callback=None,
              divergence_factor: float = 1e8) -> SolverResult:
     """Parallel (flooding) Gaussian BP with damped messages.
 
@@ -38,12 +39,22 @@ def solve_bp(model, beta: float, *, damping: float = 0.5, max_iter: int = 5000,
         β > 0.
     damping : float in [0, 1)
         Weight on the old message.
-    max_iter, tol, callback, divergence_factor
+    max_iter, tol, divergence_factor
         As in :func:`spinicl.solve_tap`; the error is MSE(m_new, m) + MSE(v_new, v) of the
         marginals implied by the undamped messages.
+    callbacks : Callback, function or list, optional
+        :mod:`spinicl.callbacks`, after every iteration with ``info.metrics = {"error",
+        "damping"}`` and ``info.state = (m, v)``, the marginals of the damped messages; one
+        returning True stops the run (status ``"stopped"``). No checkpoint
+        (``info.checkpoint`` is None).
+    callback : callable, optional
+        Deprecated (use ``callbacks``): ``callback(info)`` with ``info.state`` the damped
+        messages (α, η); returning True stops the run.
     """
     clock = time.perf_counter()
     check_model(model)
+    warn_deprecated_callback("solve_bp", callback)
+    cbs = as_callbacks(callbacks)
     beta, damping, max_iter, tol, divergence_factor = _check_common(
         beta, damping, max_iter, tol, divergence_factor)
     n = model.n_spins
@@ -77,14 +88,16 @@ def solve_bp(model, beta: float, *, damping: float = 0.5, max_iter: int = 5000,
 
     start = (np.zeros((n, n)), np.zeros((n, n)))
     outcome = iterate(update, start, damping=damping, max_iter=max_iter, tol=tol,
-                      divergence_factor=divergence_factor, callback=callback)
+                      divergence_factor=divergence_factor, callback=callback, callbacks=cbs,
+                      loop="solve[bp]", view=lambda state: marginals(*state)[:2])
     mean, var, _ = marginals(*outcome.state)
     residuals = outcome.residuals
     error = float(residuals[-1]) if len(residuals) else float("nan")
     return SolverResult(
         mean=mean, variance=var, converged=outcome.status == STATUS_CONVERGED,
         n_iter=outcome.n_iter, residuals=residuals,
-        message=status_message(outcome.status, outcome.n_iter, error, tol), method="bp",
+        message=status_message(outcome.status, outcome.n_iter, error, tol,
+                               reason=outcome.reason), method="bp",
         status=outcome.status, beta=beta, seconds=time.perf_counter() - clock,
         settings=dict(damping=damping, max_iter=max_iter, tol=tol,
                       divergence_factor=divergence_factor))

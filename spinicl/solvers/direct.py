@@ -14,7 +14,9 @@ import scipy.linalg as sla
 
 from .._validation import check_choice, check_dense_allocation, check_int, check_real
 from .amp import check_model
-from .equations import STATUS_CONVERGED, STATUS_MAX_ITER
+from ..callbacks import LoopInfo, abort, as_callbacks
+from .driver import warn_deprecated_callback
+from .equations import STATUS_CALLBACK, STATUS_CONVERGED, STATUS_MAX_ITER
 from .result import SolverResult
 
 __all__ = ["solve_cholesky", "solve_cg", "STATUS_FAILED"]
@@ -73,7 +75,7 @@ def solve_cholesky(model, beta: float, *, variances: bool = True) -> SolverResul
 
 def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = None,
              init=None, operator: str = "auto", preconditioner: str = "jacobi",
-             callback=None) -> SolverResult:
+             callbacks=None, callback=None) -> SolverResult:
     """The mean A⁻¹h by (preconditioned) conjugate gradients; ``variance`` is None.
 
     Parameters
@@ -93,13 +95,20 @@ def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = N
         only when the model already holds one. "dense" builds the Hessian (n² doubles) once.
     preconditioner : {"jacobi", "none"}
         Jacobi divides by diag A = λ.
+    callbacks : Callback, function or list, optional
+        :mod:`spinicl.callbacks`, after every CG iteration with ``info.metrics = {"error"}``
+        (the relative residual) and ``info.state = (m, None)``; one returning True stops the
+        run (status ``"stopped"``, its reason in the message). No checkpoint.
     callback : callable, optional
-        ``callback(m)`` after every CG iteration (scipy's convention).
+        Deprecated (use ``callbacks``): ``callback(m)`` after every CG iteration (scipy's
+        convention).
     """
     clock = time.perf_counter()
     check_model(model)
     beta = check_real("beta", beta, minimum=0.0, strict_min=True)
     tol = check_real("tol", tol, minimum=0.0, strict_min=True)
+    warn_deprecated_callback("solve_cg", callback)
+    cbs = as_callbacks(callbacks)
     n = model.n_spins
     max_iter = check_int("max_iter", 10 * n if max_iter is None else max_iter, minimum=1)
     check_choice("operator", operator, ("auto", "dense", "factored"))
@@ -123,32 +132,52 @@ def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = N
     # iteration already holds is the one recorded: one Hessian product per iteration, not two.
     residual = h - A @ mean if init is not None else h.copy()
     residuals = []
-    broke_down = False
+    broke_down = stopped = False
     rel = float(np.linalg.norm(residual)) / norm_h
-    if rel > tol:
-        z = inv_diag * residual
-        direction = z.copy()
-        rz = float(residual @ z)
-        for _ in range(max_iter):
-            product = A @ direction
-            curvature = float(direction @ product)
-            if not curvature > 0.0:
-                broke_down = True
-                break
-            step = rz / curvature
-            mean += step * direction
-            residual -= step * product
-            rel = float(np.linalg.norm(residual)) / norm_h
-            residuals.append(rel)
-            if callback is not None:
-                callback(mean)
-            if rel <= tol:
-                break
+
+    def info_at(k, metrics=None):
+        return LoopInfo("solve[cg]", k, max_iter, metrics or {}, (mean, None),
+                        time.perf_counter() - clock, None)
+
+    if cbs.callbacks:
+        cbs.on_start(info_at(0))
+    try:
+        cg_stop = False
+        if rel > tol:
             z = inv_diag * residual
-            rz_next = float(residual @ z)
-            direction *= rz_next / rz
-            direction += z
-            rz = rz_next
+            direction = z.copy()
+            rz = float(residual @ z)
+            for _ in range(max_iter):
+                product = A @ direction
+                curvature = float(direction @ product)
+                if not curvature > 0.0:
+                    broke_down = True
+                    break
+                step = rz / curvature
+                mean += step * direction
+                residual -= step * product
+                rel = float(np.linalg.norm(residual)) / norm_h
+                residuals.append(rel)
+                if callback is not None:
+                    callback(mean)
+                cg_stop = bool(cbs.callbacks) and cbs.on_step(info_at(len(residuals),
+                                                                      {"error": rel}))
+                if rel <= tol:
+                    break
+                if cg_stop:
+                    stopped = True
+                    break
+                z = inv_diag * residual
+                rz_next = float(residual @ z)
+                direction *= rz_next / rz
+                direction += z
+                rz = rz_next
+    except BaseException:
+        if cbs.callbacks:
+            abort(cbs, info_at(len(residuals)))
+        raise
+    if cbs.callbacks:
+        cbs.on_end(info_at(len(residuals)))
     # The recursion's residual drifts from h − A m in floating point: judge the true one.
     final = float(np.linalg.norm(h - A @ mean)) / norm_h
     converged = not broke_down and final <= 10 * tol
@@ -160,6 +189,10 @@ def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = N
         message = (f"CG broke down after {n_iter} iterations: the Hessian is not positive "
                    f"definite along a search direction (relative residual {final:.2g})")
         status = STATUS_FAILED
+    elif stopped:
+        message = (f"CG stopped after {n_iter} iterations (relative residual "
+                   f"{final:.2g}): {cbs.reason}")
+        status = STATUS_CALLBACK
     else:
         message = (f"CG did not converge within max_iter={max_iter} iterations "
                    f"(relative residual {final:.2g} > tol {tol:.2g})")

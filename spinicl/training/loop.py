@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checkpoint import config_fingerprint, load_checkpoint, save_checkpoint
-from .._progress import progress_bar
 from .._result import Status, deprecated_alias, result_repr
 from .._validation import as_seed_sequence, check_choice, check_int, check_real, child_seed
+from ..callbacks import LoopInfo, abort, loop_callbacks, stopped_message
 from ..observables import contrast_ratio
 from ..prompts import sample_prompts
 from .models import AttentionModel, make_model
@@ -137,8 +137,9 @@ class TrainResult:
         ``max(tol, rtol·‖g₀‖)``, g₀ the gradient at initialisation (``rtol`` =
         :data:`DEFAULT_GRAD_RTOL` when neither is given). Running all the steps is not enough.
     status : Status
-        ``"converged"``, ``"max_iter"`` (all the steps ran, the criterion was missed) or
-        ``"diverged"`` (a non-finite loss or gradient stopped the run).
+        ``"converged"``, ``"max_iter"`` (all the steps ran, the criterion was missed),
+        ``"diverged"`` (a non-finite loss or gradient stopped the run) or ``"stopped"`` (a
+        callback stopped it; the message gives its reason).
     n_iter : int
         Optimiser steps taken.
     message : str
@@ -260,7 +261,8 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
           snapshot_every: int | None = None, tol: float | None = None,
           rtol: float | None = None, on_divergence: str = "warn", quadratic: bool | None = None,
           model_options: dict | None = None, progress: bool = True,
-          checkpoint=None, checkpoint_every: int | None = None, callback=None) -> TrainResult:
+          checkpoint=None, checkpoint_every: int | None = None, callbacks=None,
+          callback=None) -> TrainResult:
     """Train an attention model on in-context regression prompts by gradient descent.
 
     Parameters
@@ -318,13 +320,24 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
         (O(n²) per step after an O(P·n²) set-up; n = (D+1)²). Default: when full batch and
         P >= n. The result equals the feature path up to rounding.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (a :class:`spinicl.callbacks.ProgressBar` in front of ``callbacks``).
     checkpoint : path, optional
         Save and resume the run here (atomic npz). A finished run's checkpoint returns at once.
     checkpoint_every : int, optional
-        Steps between checkpoints (default: about 20 per run).
+        Steps between checkpoints (default: about 20 per run): a
+        :class:`spinicl.callbacks.Checkpoint` ``(every=checkpoint_every)`` in front of
+        ``callbacks``, unless they hold a Checkpoint of their own.
+    callbacks : Callback, function or list, optional
+        :mod:`spinicl.callbacks`, called after every optimiser step with ``info.state`` the
+        model and ``info.metrics``: ``loss`` (the step's batch loss, before the step) and ``lr``,
+        plus ``train_loss``, ``test_loss``, ``grad_norm`` and ``contrast_ratio`` on the steps
+        that evaluate. A callback that stops the run (:class:`~spinicl.callbacks.Timeout`,
+        :class:`~spinicl.callbacks.EarlyStopping`, a function returning True) ends it with
+        status ``"stopped"`` and the checkpoint written: the same call again resumes and ends
+        bitwise identical to an uninterrupted run. A callback that raises aborts the run; the
+        last checkpoint written stays valid.
     callback : callable, optional
-        ``callback(step, model, loss)`` after every step (used by tests to interrupt a run).
+        Deprecated (use ``callbacks``): ``callback(step, model, loss)`` after every step.
 
     Returns
     -------
@@ -408,6 +421,7 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
     rec = {k: [] for k in ("eval_steps", "train_loss", "test_loss", "contrast_ratio",
                            "grad_norm", "snapshot_steps", "snapshots")}
     start = 0
+    saved_at = [None]   # the step the checkpoint file holds
     if checkpoint is not None:
         loaded = load_checkpoint(checkpoint, fingerprint=fingerprint)
         if loaded is not None:
@@ -416,6 +430,7 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
                 model.params[key][...] = arrays[f"param/{key}"]
             opt.load_state_dict(unflatten_state(arrays, meta["optimizer"]))
             start = int(meta["step"])
+            saved_at[0] = start
             step_loss[:start] = arrays["history/step_loss"][:start]
             for key in rec:
                 if f"history/{key}" in arrays:
@@ -438,8 +453,10 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
         rec["snapshots"].append(model.merged_weights())
 
     def save(step):
-        if checkpoint is None:
+        # the Checkpoint callback and the stop both ask at the last step: write once
+        if checkpoint is None or saved_at[0] == step:
             return
+        saved_at[0] = step
         opt_arrays, opt_meta = flatten_state(opt.state_dict())
         arrays = {f"param/{k}": v for k, v in model.params.items()} | opt_arrays
         arrays["history/step_loss"] = step_loss
@@ -454,45 +471,76 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
         if snapshot_every is not None:
             snapshot(0)
 
-    diverged = False
+    cbs = loop_callbacks(callbacks, progress=f"train {model.name}" if progress else None,
+                         checkpoint_every=checkpoint_every if checkpoint is not None else None,
+                         legacy=callback, legacy_stops=False, owner="train",
+                         legacy_adapt=lambda f, info: f(info.step, info.state,
+                                                        info.metrics["loss"]))
+    loop_clock = time.perf_counter()
+
+    def info_at(step, metrics=None):
+        return LoopInfo("train", step, steps, metrics or {}, model,
+                        time.perf_counter() - loop_clock, lambda: save(step))
+
+    diverged = stopped = False
     message = ""
     step = start
-    with progress_bar(total=steps, desc=f"train {model.name}", enabled=progress,
-                      initial=start) as bar, np.errstate(over="ignore", invalid="ignore"):
-        for step in range(start + 1, steps + 1):
-            if online:
-                size = batch_size or prompts.n_prompts
-                drawn = sample_prompts(prompts.dim, prompts.context_length, size,
-                                       task_pool=prompts.task_pool,
-                                       rng=_step_generator(root, 1, step),
-                                       **prompts.settings.as_dict())
-                batch = model.prepare(drawn)
-            elif batch_size is not None:
-                index = _step_generator(root, 1, step).choice(prompts.n_prompts, batch_size,
-                                                              replace=False)
-                batch = model.prepare(prompts[np.sort(index)])
-            else:
-                batch = train_batch
-            value, grads = model.loss_and_grad(batch)
-            step_loss[step - 1] = value
-            if not (np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())):
-                diverged = True
-                message = (f"training diverged at step {step}: the loss became {value:.3g}; "
-                           f"try a smaller lr (now {opt.lr:g})")
-                break
-            opt.lr = base_lr * _lr_factor(schedule, step, steps, warmup)
-            opt.step(model.params, grads)
-            if step % eval_every == 0 or step == steps:
-                evaluate(step)
-            if snapshot_every is not None and (step % snapshot_every == 0 or step == steps):
-                snapshot(step)
-            if step % checkpoint_every == 0 or step == steps:
-                save(step)
-            bar.update(1)
-            if step % max(1, steps // 50) == 0 and hasattr(bar, "set_postfix_str"):
-                bar.set_postfix_str(f"loss {value:.4g}")
-            if callback is not None:
-                callback(step, model, value)
+    if cbs.callbacks:
+        cbs.on_start(info_at(start))
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            for step in range(start + 1, steps + 1):
+                if online:
+                    size = batch_size or prompts.n_prompts
+                    drawn = sample_prompts(prompts.dim, prompts.context_length, size,
+                                           task_pool=prompts.task_pool,
+                                           rng=_step_generator(root, 1, step),
+                                           **prompts.settings.as_dict())
+                    batch = model.prepare(drawn)
+                elif batch_size is not None:
+                    index = _step_generator(root, 1, step).choice(prompts.n_prompts,
+                                                                  batch_size, replace=False)
+                    batch = model.prepare(prompts[np.sort(index)])
+                else:
+                    batch = train_batch
+                value, grads = model.loss_and_grad(batch)
+                step_loss[step - 1] = value
+                if not (np.isfinite(value)
+                        and all(np.all(np.isfinite(g)) for g in grads.values())):
+                    diverged = True
+                    message = (f"training diverged at step {step}: the loss became "
+                               f"{value:.3g}; try a smaller lr (now {opt.lr:g})")
+                    break
+                opt.lr = base_lr * _lr_factor(schedule, step, steps, warmup)
+                opt.step(model.params, grads)
+                evaluated = step % eval_every == 0 or step == steps
+                if evaluated:
+                    evaluate(step)
+                if snapshot_every is not None and (step % snapshot_every == 0 or step == steps):
+                    snapshot(step)
+                if cbs.callbacks:
+                    metrics = {"loss": float(value), "lr": float(opt.lr)}
+                    if evaluated:
+                        metrics.update(train_loss=float(rec["train_loss"][-1]),
+                                       test_loss=float(rec["test_loss"][-1]),
+                                       grad_norm=float(rec["grad_norm"][-1]),
+                                       contrast_ratio=float(rec["contrast_ratio"][-1]))
+                    if cbs.on_step(info_at(step, metrics)) and step < steps:
+                        stopped = True
+                        message = stopped_message(cbs.reason, step, steps)
+                        break
+    except BaseException:
+        opt.lr = base_lr
+        if cbs.callbacks:
+            abort(cbs, info_at(step))
+        raise
+    if stopped:
+        save(step)
+    if cbs.callbacks and diverged:
+        # the diverging step was not taken: the last checkpoint stays the valid one
+        abort(cbs, info_at(step - 1))
+    elif cbs.callbacks:
+        cbs.on_end(info_at(step))
     opt.lr = base_lr
 
     if diverged:
@@ -503,6 +551,12 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
         step_loss = step_loss[:step]
         with np.errstate(over="ignore", invalid="ignore"):
             evaluate(n_iter)
+    elif stopped:
+        # after the checkpoint was written, so a resumed run's history has no extra entry
+        n_iter = step
+        step_loss = step_loss[:step]
+        if rec["eval_steps"][-1] != step:
+            evaluate(step)
     else:
         n_iter = steps
     history = TrainHistory(
@@ -516,6 +570,8 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
     final_grad = float(history.grad_norm[-1])
     if diverged:
         converged, status = False, Status.DIVERGED
+    elif stopped:
+        converged, status = False, Status.STOPPED
     else:
         converged, message = _convergence_verdict(final_grad, float(history.grad_norm[0]), tol,
                                                   rtol, n_iter)
