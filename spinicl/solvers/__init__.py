@@ -11,7 +11,10 @@ from .batch import solve_li2024_batch
 from .bp import solve_bp
 from .direct import solve_cg, solve_cholesky
 from .dispatch import METHODS, solve
+from .preconditioners import (PRECONDITIONERS, JacobiPreconditioner, KroneckerPreconditioner,
+                              make_preconditioner)
 from .result import BatchSolverResult, SolverResult
 
 __all__ = ["solve", "solve_tap", "solve_li2024_batch", "solve_bp", "solve_cholesky", "solve_cg",
-           "initial_state", "SolverResult", "BatchSolverResult", "METHODS"]
+           "initial_state", "SolverResult", "BatchSolverResult", "METHODS", "PRECONDITIONERS",
+           "JacobiPreconditioner", "KroneckerPreconditioner", "make_preconditioner"]
