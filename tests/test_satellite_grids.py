@@ -139,6 +139,19 @@ def test_the_satellite_cells_are_registered_and_typed():
         SweepSpec(kind="concepts-rate", axes={"value": [1.0]}, parameters={"parameter": "temp"})
 
 
+def test_discovery_imports_only_the_satellite_a_kind_names():
+    import subprocess
+    import sys
+
+    code = ("import sys; from spinicl.sweep import get_cell_kind; "
+            "get_cell_kind('dual-generalization'); "
+            "print(sorted(m for m in ('spinicl.concepts', 'spinicl.experiments', "
+            "'spinicl.dual.cells') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "['spinicl.dual.cells']"
+
+
 def test_a_sweep_of_your_own_draws_from_each_units_seed(tmp_path):
     # seed=None: each unit's own seed is the master of its draws, so repeats differ
     spec = SweepSpec(kind="dual-approximation", axes={"seed_index": [0], "n_features": [4, 8]},

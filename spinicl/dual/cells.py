@@ -20,6 +20,8 @@ from its children. ``seed=None`` (a sweep of your own) makes the unit's ``rng`` 
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .._validation import child_seed
@@ -98,6 +100,20 @@ def approximation_cell(*, n_features, seed_index, dim=8, context_length=32, orth
     return out if np.ndim(n_features) else {k: float(v[0]) for k, v in out.items()}
 
 
+@functools.lru_cache(maxsize=4)
+def _shared_setup(dim, n_features, n_population, token_radius, seed):
+    """:func:`~spinicl.dual.studies.generalization_setup`, once per process and master seed.
+
+    Every unit of a study draws the same weights, features and population moments (G costs
+    ``n_population`` feature evaluations, ~100× a unit's own Σ N at the defaults); a worker
+    computes them for its first unit and reuses them, which changes no bit.
+    """
+    from .studies import generalization_setup
+
+    return generalization_setup(dim=dim, n_features=n_features, n_population=n_population,
+                                token_radius=token_radius, seed=seed)
+
+
 @register_cell("dual-generalization", nested="context_length",
                description="dual: generalisation gaps of the alignment loss against N",
                parameters=dict(dim=_SIZE, n_features=_SIZE, context_length=_SIZE,
@@ -110,13 +126,19 @@ def generalization_cell(*, context_length, seed_index, dim=4, n_features=32,
 
     The samples of every N are drawn in order from child (3, seed_index) of the master seed.
     """
-    from .studies import _sphere, generalization_setup
+    from .studies import _sphere
 
     root = rng if seed is None else seed
     Ns = np.atleast_1d(np.asarray(context_length, dtype=int))
-    _, _, _, moments, G = generalization_setup(dim=dim, n_features=n_features,
-                                               n_population=n_population,
-                                               token_radius=token_radius, seed=root)
+    if seed is None:
+        from .studies import generalization_setup
+
+        _, _, _, moments, G = generalization_setup(dim=dim, n_features=n_features,
+                                                   n_population=n_population,
+                                                   token_radius=token_radius, seed=root)
+    else:
+        _, _, _, moments, G = _shared_setup(int(dim), int(n_features), int(n_population),
+                                            float(token_radius), int(seed))
     gs = np.random.default_rng(child_seed(root, 3, seed_index))
     uniform = np.empty(Ns.size)
     one_step = np.empty(Ns.size)

@@ -39,15 +39,14 @@ __all__ = ["register_cell", "get_cell_kind", "CellKind", "available_cells", "Par
 
 _CELLS: dict[str, "CellKind"] = {}
 
-#: Packages that define and register cell kinds, imported by name on a lookup miss, in order
-#: until the kind is found (and all of them before :func:`available_cells` lists the kinds).
-#: The satellites' cell modules come first: they import in ~0.06 s each, the experiments in
-#: ~0.7 s, so a worker computing a satellite's cells never imports the experiments. Appending
-#: to it reaches only this process: a worker of the process or dask executor starts from this
-#: default list, so a kind of your own that must run there is best named
-#: ``"package.module:function"``.
-PLUGIN_PACKAGES: list[str] = ["spinicl.concepts.cells", "spinicl.dual.cells",
-                              "spinicl.experiments"]
+#: Packages that define and register cell kinds, imported by name on a lookup miss until the
+#: kind is found, those whose path holds the kind's prefix first (``"dual-…"``:
+#: ``spinicl.dual.cells``), then in this order (and all of them before :func:`available_cells`
+#: lists the kinds). Appending to it reaches only this process: a worker of the process or
+#: dask executor starts from this default list, so a kind of your own that must run there is
+#: best named ``"package.module:function"``.
+PLUGIN_PACKAGES: list[str] = ["spinicl.experiments", "spinicl.concepts.cells",
+                              "spinicl.dual.cells"]
 _DISCOVERED: set[str] = set()
 
 
@@ -157,10 +156,15 @@ def register_cell(name: str, *, nested: str | None = None, description: str = ""
 def _discover(name: str | None = None):
     """Import the packages of :data:`PLUGIN_PACKAGES` not imported yet (they register kinds).
 
-    With a ``name``, stop as soon as it is registered: a worker that computes a satellite's
-    cells then imports no more plugins than it needs.
+    With a ``name``, stop as soon as it is registered, trying first the packages whose dotted
+    path holds the name's prefix (``"dual-approximation"``: ``spinicl.dual.cells``): a worker
+    that computes one satellite's cells then imports neither the other nor the experiments.
     """
-    for package in list(PLUGIN_PACKAGES):
+    packages = list(PLUGIN_PACKAGES)
+    if name is not None and "-" in name:
+        prefix = f".{name.split('-', 1)[0]}."
+        packages.sort(key=lambda package: prefix not in f".{package}.")   # stable: order kept
+    for package in packages:
         if name is not None and name in _CELLS:
             return
         if package in _DISCOVERED:
