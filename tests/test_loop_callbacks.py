@@ -218,3 +218,31 @@ def test_train_concepts_old_callback_warns_and_still_aborts(tmp_path):
             _concepts(checkpoint=tmp_path / "run.npz", callback=kill)
     assert seen == list(range(1, 48))
     assert load_checkpoint(tmp_path / "run.npz")[1]["step"] == 40
+
+
+# ---------------------------------------------------------------------------------- theory
+def _theory_points():
+    from spinicl.theory import _validated
+
+    alpha = np.array([0.5, 1.0, 2.0, 4.0])
+    return _validated(alpha, np.full(4, 2.0), np.inf, 0.0, np.full(4, 0.1), np.inf, 0.0)
+
+
+def test_the_saddle_point_iteration_reports_every_pass_and_stops():
+    from spinicl.theory.solver import continuation, iterate, multistart
+
+    params = _theory_points()
+    history = History()
+    plain = multistart(params)
+    watched = multistart(params, callbacks=history)
+    np.testing.assert_array_equal(watched.eps, plain.eps)
+    assert not watched.stopped and history.started == history.ended == 2   # one per start
+    assert history.metrics["active"][-1] == 0 and min(history.metrics["error"]) <= 1e-13
+    # a stop after the first pass leaves the points still iterating unconverged
+    first = iterate(params, 10.0, callbacks=_stop_at(1))
+    assert first.stopped and "stop_here" in first.reason and not first.converged.any()
+    assert np.all(first.n_iter == 2)                                 # one Steffensen pass
+    stopped = multistart(params, callbacks=_stop_at(1))
+    assert stopped.stopped and not stopped.converged.any()          # no bisection rescue
+    path = continuation(params, callbacks=_stop_at(1))
+    assert path.stopped and not path.converged.any() and np.isnan(path.eps[1:]).all()

@@ -16,9 +16,12 @@
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..callbacks import LoopInfo, abort, as_callbacks
 
 from .equations import Parameters, saddle_point_map, saddle_point_residual
 
@@ -38,6 +41,9 @@ class FixedPointOutcome:
     residual: np.ndarray
     n_solutions: np.ndarray
     method: np.ndarray
+    #: a callback stopped the iteration (the points still iterating are not converged)
+    stopped: bool = False
+    reason: str | None = None
 
 
 def _relative_step(new, old):
@@ -45,12 +51,20 @@ def _relative_step(new, old):
 
 
 def iterate(params: Parameters, eps0, *, damping: float = 0.0, acceleration: str = "steffensen",
-            tol: float = 1e-13, max_iter: int = 5000) -> FixedPointOutcome:
+            tol: float = 1e-13, max_iter: int = 5000, callbacks=None) -> FixedPointOutcome:
     """Damped, accelerated fixed-point iteration of ε = G(ε) for every point at once.
 
     Converged means |G(ε) − ε| <= tol·ε. ``n_iter`` counts evaluations of G per point. Points
     whose root is exactly ε = 0 (λ = 0, τ >= 1) are set without iterating.
+
+    ``callbacks`` (:mod:`spinicl.callbacks`) are called after every pass over the points still
+    iterating, with ``info.metrics = {"error": the largest relative step of those points,
+    "active": their number}`` and ``info.state`` the array ε of every point; one returning True
+    stops the iteration (``stopped`` and ``reason`` of the outcome; the points still iterating
+    stay unconverged). There is no checkpoint.
     """
+    cbs = as_callbacks(callbacks)
+    clock = time.perf_counter()
     n = len(params)
     eps = np.broadcast_to(np.asarray(eps0, dtype=float), (n,)).copy()
     zero = params.exact_zero()
@@ -67,40 +81,61 @@ def iterate(params: Parameters, eps0, *, damping: float = 0.0, acceleration: str
         g = saddle_point_map(x, current)
         return damping * x + (1.0 - damping) * g
 
-    while active.size:
-        sub_x = eps[active]
-        g1 = mapped(sub_x)
-        n_iter[active] += 1
-        step = _relative_step(g1, sub_x)
-        residual[active] = step
-        done = step <= tol
-        new = g1.copy()
-        if acceleration == "steffensen":
-            g2 = mapped(g1)
+    def info_at(step, metrics=None):
+        return LoopInfo("theory", step, max_iter, metrics or {}, eps,
+                        time.perf_counter() - clock, None)
+
+    passes, stopped = 0, False
+    if cbs.callbacks:
+        cbs.on_start(info_at(0))
+    try:
+        while active.size:
+            sub_x = eps[active]
+            g1 = mapped(sub_x)
             n_iter[active] += 1
-            denom = g2 - 2.0 * g1 + sub_x
-            with np.errstate(divide="ignore", invalid="ignore"):
-                aitken = sub_x - (g1 - sub_x) ** 2 / denom
-            good = np.isfinite(aitken) & (aitken > 0) & (denom != 0)
-            new = np.where(good, aitken, g2)
-        elif acceleration == "anderson":
-            px, pg = prev_x[active], prev_g[active]
-            f_now, f_prev = g1 - sub_x, pg - px
-            with np.errstate(divide="ignore", invalid="ignore"):
-                mix = f_now / (f_now - f_prev)
-                secant = g1 - mix * (g1 - pg)
-            good = np.isfinite(secant) & (secant > 0)
-            new = np.where(good, secant, g1)
-            prev_x[active], prev_g[active] = sub_x, g1
-        new = np.where(done, g1, new)
-        eps[active] = new
-        converged[active] = done
-        keep = ~done & (n_iter[active] < max_iter)
-        if not keep.all():
-            current = current.subset(np.flatnonzero(keep))
-        active = active[keep]
+            step = _relative_step(g1, sub_x)
+            residual[active] = step
+            done = step <= tol
+            new = g1.copy()
+            if acceleration == "steffensen":
+                g2 = mapped(g1)
+                n_iter[active] += 1
+                denom = g2 - 2.0 * g1 + sub_x
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    aitken = sub_x - (g1 - sub_x) ** 2 / denom
+                good = np.isfinite(aitken) & (aitken > 0) & (denom != 0)
+                new = np.where(good, aitken, g2)
+            elif acceleration == "anderson":
+                px, pg = prev_x[active], prev_g[active]
+                f_now, f_prev = g1 - sub_x, pg - px
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    mix = f_now / (f_now - f_prev)
+                    secant = g1 - mix * (g1 - pg)
+                good = np.isfinite(secant) & (secant > 0)
+                new = np.where(good, secant, g1)
+                prev_x[active], prev_g[active] = sub_x, g1
+            new = np.where(done, g1, new)
+            eps[active] = new
+            converged[active] = done
+            keep = ~done & (n_iter[active] < max_iter)
+            passes += 1
+            if cbs.callbacks and cbs.on_step(info_at(passes, {"error": float(step.max()),
+                                                              "active": int(keep.sum())})) \
+                    and keep.any():
+                stopped = True
+                break
+            if not keep.all():
+                current = current.subset(np.flatnonzero(keep))
+            active = active[keep]
+    except BaseException:
+        if cbs.callbacks:
+            abort(cbs, info_at(passes))
+        raise
+    if cbs.callbacks:
+        cbs.on_end(info_at(passes))
     method = np.where(zero, "exact", f"iteration/{acceleration}")
-    return FixedPointOutcome(eps, converged, n_iter, residual, np.ones(n, dtype=np.int64), method)
+    return FixedPointOutcome(eps, converged, n_iter, residual, np.ones(n, dtype=np.int64), method,
+                             stopped=stopped, reason=cbs.reason if stopped else None)
 
 
 def bisect(params: Parameters, *, tol: float = 1e-15, max_iter: int = 400) -> FixedPointOutcome:
@@ -139,16 +174,22 @@ def default_starts(params: Parameters) -> list[np.ndarray]:
 
 def multistart(params: Parameters, *, starts=None, damping: float = 0.0,
                acceleration: str = "steffensen", tol: float = 1e-13,
-               max_iter: int = 5000) -> FixedPointOutcome:
+               max_iter: int = 5000, callbacks=None) -> FixedPointOutcome:
     """Multi-start solve; distinct converged roots are counted in ``n_solutions``.
 
     The reported root is the smallest converged one (Lu et al. keep the smallest positive root).
     Points that no start brings to convergence are finished by :func:`bisect`, and their method
-    says so.
+    says so. ``callbacks`` see every pass of every start (see :func:`iterate`); a stop ends the
+    solve there, with neither the remaining starts nor the bisection.
     """
     starts = default_starts(params) if starts is None else list(starts)
-    outcomes = [iterate(params, s, damping=damping, acceleration=acceleration, tol=tol,
-                        max_iter=max_iter) for s in starts]
+    cbs = as_callbacks(callbacks)
+    outcomes = []
+    for s in starts:
+        outcomes.append(iterate(params, s, damping=damping, acceleration=acceleration, tol=tol,
+                                max_iter=max_iter, callbacks=cbs))
+        if outcomes[-1].stopped:
+            return outcomes[-1]
     roots = np.stack([o.eps for o in outcomes])
     ok = np.stack([o.converged for o in outcomes])
     n_iter = np.sum([o.n_iter for o in outcomes], axis=0)
@@ -199,5 +240,11 @@ def continuation(params: Parameters, *, start=None, **options) -> FixedPointOutc
         eps[i], converged[i], n_iter[i] = out.eps[0], out.converged[0], out.n_iter[0]
         residual[i], method[i] = out.residual[0], out.method[0] + " (continuation)"
         guess = out.eps[0]
+        if out.stopped:
+            # a callback stopped the path: the points after this one are not solved
+            eps[i + 1:], residual[i + 1:], method[i + 1:] = np.nan, np.inf, "not solved (stopped)"
+            return FixedPointOutcome(eps, converged, n_iter, residual,
+                                     np.ones(n, dtype=np.int64), method.astype(str),
+                                     stopped=True, reason=out.reason)
     return FixedPointOutcome(eps, converged, n_iter, residual, np.ones(n, dtype=np.int64),
                              method.astype(str))
