@@ -7,6 +7,7 @@ import pytest
 from spinicl.experiments import (architecture_comparison, context_length_sweep,
                                  memorisation_phase_diagram, one_step_gd,
                                  task_diversity_emergence, training_dynamics)
+from spinicl.experiments import ExperimentResult
 from spinicl.experiments.emergence import EMERGENCE_CELL
 from spinicl.experiments.training_cells import TRAINING_CELLS
 from spinicl.sweep import available_cells, load_spec, run_sweep
@@ -205,3 +206,22 @@ def test_the_other_experiments_resume_bitwise(tmp_path, monkeypatch):
         assert calls == [], name
         same(fresh, first)
         same(fresh, resumed)
+
+
+def test_train_experiment_cli_keeps_and_reuses_its_units(tmp_path, monkeypatch, capsys):
+    from spinicl.cli import main
+    from spinicl.experiments.one_step_gd import ONE_STEP_GD_CELL
+
+    argv = ["train-experiment", "one-step-gd", "--quick", "--quiet", "--set", "repeats=2",
+            "--set", "steps=20", "--set", "n_prompts=200", "--set", "n_test=50",
+            "--store", str(tmp_path / "units")]
+    assert main(argv + ["--out", str(tmp_path / "a")]) == 0
+    assert len(list((tmp_path / "units" / "units").glob("unit-*.npz"))) == 2
+    calls = _counting(monkeypatch, ONE_STEP_GD_CELL)
+    assert main(argv + ["--out", str(tmp_path / "b")]) == 0
+    assert calls == []                                   # both units reused
+    a = ExperimentResult.load(tmp_path / "a" / "one_step_gd.npz")
+    b = ExperimentResult.load(tmp_path / "b" / "one_step_gd.npz")
+    same(a, b)
+    assert main(argv + ["--out", str(tmp_path / "c"), "--workers", "2"]) != 0
+    assert "workers" in capsys.readouterr().err
