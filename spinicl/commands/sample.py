@@ -7,7 +7,8 @@ mean A⁻¹h. Writes sample.npz (observables per chain and draw, per-spin means 
 draws unless --observables-only) and sample.json (every parameter, the seed, package versions
 and the summary) into --out. --checkpoint FILE makes the run resumable: rerun the same command
 after an interruption and it continues where it stopped (--checkpoint-interval sets how often
-it is written).
+it is written); --timeout SECONDS stops the run cleanly after that long (with --checkpoint,
+rerunning the command finishes it; a stopped run writes no files and exits with status 3).
 
 example:
   spinicl sample --dim 5 --context-length 20 --prompts 200 --beta 100 --method nuts
@@ -40,8 +41,8 @@ def add_arguments(p):
                    help="inverse temperature > 0 (default: 100)")
     p.add_argument("--method", choices=METHODS, default=default("method"),
                    help=f"sampler (default: {default('method')})")
-    p.add_argument("--base", choices=BASE_METHODS, default=default("base"),
-                   help="base kernel of pt/anneal (default: gibbs)")
+    p.add_argument("--base", choices=BASE_METHODS, default=None,
+                   help="base kernel of pt/anneal (default: gibbs); only with those methods")
     p.add_argument("--chains", type=positive_int, default=default("n_chains"),
                    help=f"number of chains (default: {default('n_chains')})")
     p.add_argument("--draws", type=positive_int, default=default("n_draws"),
@@ -59,6 +60,9 @@ def add_arguments(p):
                    default=default("checkpoint_interval"),
                    help=f"seconds between checkpoint writes (default: "
                         f"{default('checkpoint_interval'):g})")
+    p.add_argument("--timeout", type=positive_float, default=None, metavar="SECONDS",
+                   help="stop after this many seconds (a spinicl.callbacks.Timeout); the "
+                        "checkpoint, when given, then resumes the run")
     p.add_argument("--no-exact", action="store_true",
                    help="skip the comparison with the exact measure (large D)")
     add_common(p, out_default="spinicl-sample")
@@ -73,18 +77,30 @@ def run(args) -> int:
     from .._validation import as_seed_sequence
     from ..hamiltonian import SpinGlass
     from ..prompts import sample_prompts
+    from ..callbacks import Timeout
     from ..samplers import sample
 
+    if args.base is not None and args.method not in ("pt", "anneal"):
+        raise SystemExit(f"spinicl sample: --base is an option of pt and anneal, not of "
+                         f"{args.method}")
+    if args.method == "exact" and args.warmup:
+        raise SystemExit("spinicl sample: --warmup is not an option of exact (i.i.d. draws); "
+                         "pass --warmup 0")
     data_seed, sampler_seed = as_seed_sequence(args.seed).spawn(2)
     prompts = sample_prompts(args.dim, args.context_length, args.prompts, rng=data_seed)
     model = SpinGlass.from_prompts(prompts, l2=args.l2)
     observables = ["contrast_ratio", "overlap", "norm"]
-    samples = sample(model, args.beta, method=args.method, base=args.base,
+    kernel_options = {"base": args.base} if args.base is not None else {}
+    samples = sample(model, args.beta, method=args.method, **kernel_options,
+                     callbacks=None if args.timeout is None else Timeout(args.timeout),
                      n_chains=args.chains, n_draws=args.draws, n_warmup=args.warmup,
                      thin=args.thin, rng=sampler_seed, progress=not args.quiet,
                      checkpoint=args.checkpoint, checkpoint_interval=args.checkpoint_interval,
                      observables=observables,
                      keep_draws=not args.observables_only)
+    if samples.stop_reason is not None:
+        print(samples.message)
+        return 3
     summary = samples.summary()
     print(summary)
     record = {"summary": summary, "warnings": samples.warnings(),

@@ -10,10 +10,23 @@ checkpoint/resume, and diagnostics in :class:`Samples`.
 ...                    progress=False)
 >>> s.draws.shape
 (4, 200, 9)
+>>> s2 = spinicl.sample(model, beta=10.0, method=spinicl.samplers.Gibbs(n_sweeps=2),
+...                     n_draws=200, n_warmup=50, rng=0, progress=False)
+>>> s2.settings["n_sweeps"]
+2
+
+Where things are: the sampler objects and their options in :mod:`.kernels`; the transition
+kernels in :mod:`.langevin` (ULA, MALA), :mod:`.hmc` (HMC, NUTS), :mod:`.gibbs` (Gibbs,
+Metropolis), :mod:`.tempering` (ladder, swaps, schedule), :mod:`.emcee_backend`, :mod:`.exact`;
+the run's state and block loop in :mod:`.chains`; callbacks, checkpoints and draw storage in
+:mod:`.driver`; the result in :mod:`.result`.
 """
 from .api import BASE_METHODS, BUILTIN_OBSERVABLES, METHODS, sample
+from .kernels import (HMC, MALA, NUTS, ULA, Anneal, Emcee, Exact, Gibbs, Metropolis,
+                      ParallelTempering, SamplerKernel)
 from .langevin import ula_stationary_covariance
 from .result import Samples
 
 __all__ = ["sample", "Samples", "METHODS", "BASE_METHODS", "BUILTIN_OBSERVABLES",
-           "ula_stationary_covariance"]
+           "ula_stationary_covariance", "SamplerKernel", "ULA", "MALA", "Gibbs", "Metropolis",
+           "HMC", "NUTS", "ParallelTempering", "Anneal", "Emcee", "Exact"]

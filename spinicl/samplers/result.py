@@ -140,6 +140,19 @@ class Samples:
                                  f"{(n_chains, n_draws)}, got {np.shape(values)}")
         self.settings = dict(settings or {})
         self._warning_cache = None
+        self.stop_reason = None
+        self.steps_done = None
+
+    def stopped(self, reason: str, steps_done: int, total: int) -> "Samples":
+        """Mark this result as stopped early by a callback (status ``"stopped"``).
+
+        The draws not made yet stay NaN; rerunning the same ``sample`` call with its checkpoint
+        continues the run.
+        """
+        self.stop_reason = str(reason)
+        self.steps_done = int(steps_done)
+        self._stop_total = int(total)
+        return self
 
     # ------------------------------------------------------------------ result protocol
     @property
@@ -154,6 +167,8 @@ class Samples:
 
     @property
     def status(self) -> Status:
+        if self.stop_reason is not None:
+            return Status.STOPPED
         if np.any(self.diverged):
             return Status.DIVERGED
         return Status.CONVERGED if not self.warnings() else Status.MAX_ITER
@@ -165,6 +180,9 @@ class Samples:
 
     @property
     def message(self) -> str:
+        if self.stop_reason is not None:
+            return (f"stopped after {self.steps_done} of {self._stop_total} steps: "
+                    f"{self.stop_reason}")
         status, warns = self.status, self.warnings()
         if status is Status.CONVERGED:
             return (f"converged after {self.n_iter} transitions per chain: no warnings "
@@ -258,6 +276,10 @@ class Samples:
         return list(self._warning_cache)
 
     def _diagnose(self) -> list[str]:
+        if self.stop_reason is not None:
+            # a partial run's later draws are NaN: no statistic over them means anything yet
+            return [f"the run was stopped after {self.steps_done} of {self._stop_total} steps "
+                    f"({self.stop_reason}); rerun the same call with its checkpoint to finish"]
         out = []
         for chain in np.flatnonzero(self.diverged):
             msg = self.divergence_messages.get(int(chain), "non-finite state")
