@@ -4,14 +4,14 @@ Every grid of a training experiment (e.g. task diversity × repeat) is a
 :class:`spinicl.sweep.SweepSpec` of one registered cell kind
 (:mod:`spinicl.experiments.training_cells`), run by :func:`run_training_grid` through the sweep
 engine. Unit u draws from ``SeedSequence(seed, spawn_key=(u,))`` with ``seed`` the experiment's
-master seed (:func:`master_seed`), so the units can run in any order, on any executor ("serial",
-"process", "dask": the same bits) and a resumed grid equals an uninterrupted one bitwise. With
-``store`` (a folder) every finished unit is kept there as its own file and a rerun computes only
-the missing ones; a unit computed with other settings is never reused.
+master seed (:func:`spinicl.sweep.master_seed` of its root), so the units can run in any order,
+on any executor ("serial", "process", "dask": the same bits) and a resumed grid equals an
+uninterrupted one bitwise. With ``store`` (a folder) every finished unit is kept there as its
+own file and a rerun computes only the missing ones; a unit computed with other settings is
+never reused.
 """
 from __future__ import annotations
 
-import numbers
 import warnings
 from pathlib import Path
 
@@ -19,8 +19,9 @@ import numpy as np
 
 from .._grid import GridResult
 from .._validation import check_int, check_real, child_seed
+from ..sweep.runner import master_seed
 
-__all__ = ["ExperimentResult", "cell_generator", "master_seed", "resolve_store",
+__all__ = ["ExperimentResult", "cell_generator", "resolve_store",
            "run_training_grid", "check_training_options"]
 
 
@@ -39,20 +40,6 @@ def check_training_options(*, lr, steps, weight_decay, n_test, repeats):
 def cell_generator(root, *key) -> np.random.Generator:
     """A generator on ``child_seed(root, *key)``: the key decides the stream, not the order."""
     return np.random.default_rng(child_seed(root, *key))
-
-
-def master_seed(root: np.random.SeedSequence) -> int:
-    """The sweep's non-negative integer master seed for an experiment's root ``SeedSequence``.
-
-    A root with an integer entropy and no spawn key (what ``rng=5`` or ``SeedSequence(5)`` gives)
-    keeps its entropy, so unit u draws from child u of that very root; any other root (a child
-    sequence, one made from a Generator or a list of words) is condensed to 128 bits of its own
-    state, a deterministic function of it.
-    """
-    if not root.spawn_key and isinstance(root.entropy, (numbers.Integral, np.integer)):
-        return int(root.entropy)
-    words = root.generate_state(4, np.uint32)
-    return int(sum(int(w) << (32 * i) for i, w in enumerate(words)))
 
 
 def resolve_store(*, store, checkpoint, rng):
@@ -99,7 +86,7 @@ def run_training_grid(kind: str, *, name: str, axes: dict, parameters: dict, rep
     repeats : int
         Units per grid point.
     root : numpy.random.SeedSequence
-        The experiment's root seed (:func:`master_seed` gives the sweep's).
+        The experiment's root seed (:func:`spinicl.sweep.master_seed` gives the sweep's).
     store : path, optional
         The folder of the unit files (see :func:`resolve_store`); None: a temporary folder.
     executor : {"serial", "process", "dask"}
