@@ -10,20 +10,27 @@ Fig. 4(b) size), timed side by side in one run (best of k, the machine is shared
 * ``moments``   — the O(n²) full-batch path from SᵀS/P and Sᵀy/P (set-up time reported apart);
 * ``torch``     — a PyTorch CPU implementation of ``full`` with autograd, if torch imports.
 
-The separate (W_Q, W_K) model is timed the same way. ``--fig4b`` also runs the whole Fig. 4(b)
-curve at the paper's settings (10 N values × ``--repeats``) and reports its wall time.
+The separate (W_Q, W_K) model is timed the same way. The loop table times :func:`train` itself
+per step against a bare loop of the same Adam steps, on the cheapest step there is (the moments
+path at D = 5), so that what the loop adds per step (bookkeeping, callbacks, progress bar)
+shows: without callbacks, with ``callbacks=History()``, and with the progress bar.
+``--fig4b`` also runs the whole Fig. 4(b) curve at the paper's settings (10 N values ×
+``--repeats``) and reports its wall time.
 
     python benchmarks/bench_training.py [--quick] [--fig4b] [--repeats R]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import inspect
+import io
 import time
 
 import numpy as np
 
 import spinicl
-from spinicl.training import Adam, make_model
+from spinicl.training import Adam, make_model, train
 
 
 def best_of(fn, k):
@@ -79,6 +86,48 @@ def bench_model(name, prompts, k):
     return rows, setup
 
 
+def bench_loop(steps, k):
+    """Seconds per step of a bare Adam loop and of train() (its variants) on the moments path.
+
+    Per step = (time of ``steps`` steps − time of ``steps // 4``) / (the difference in steps),
+    so that train()'s set-up (moments, fingerprint) and final evaluation cancel. CPU time of
+    this process (``time.process_time``): on a shared machine it is far steadier than wall
+    time, and the loop is single-threaded at this size.
+    """
+    prompts = spinicl.sample_prompts(5, 20, 2000, rng=0)
+    model = make_model("merged", 5, rng=0)
+    quad = model.prepare(prompts, quadratic=True)
+
+    def bare(n):
+        m, opt = make_model("merged", 5, rng=0), Adam(1e-3)
+        for _ in range(n):
+            adam_step(m, quad, opt)
+
+    def run(**options):
+        # one evaluation at the end only: the evaluations are the loop's work, not overhead
+        return lambda n: train(make_model("merged", 5, rng=0), prompts, steps=n, lr=1e-3,
+                               eval_every=n, **options)
+
+    rows = {"bare Adam loop": bare, "train()": run(progress=False)}
+    if "callbacks" in inspect.signature(train).parameters:
+        from spinicl.callbacks import History
+
+        rows["train(callbacks=History())"] = run(progress=False, callbacks=History())
+    rows["train(progress=True)"] = run(progress=True)
+    best = {(name, n): np.inf for name in rows for n in (steps // 4, steps)}
+    # interleaved repeats: the machine is shared, so each variant gets the same conditions;
+    # the best of each length, then their difference
+    for _ in range(k):
+        for name, fn in rows.items():
+            for n in (steps // 4, steps):
+                with contextlib.redirect_stderr(io.StringIO()):
+                    t0 = time.process_time()
+                    fn(n)
+                    best[name, n] = min(best[name, n], time.process_time() - t0)
+    return {name: (best[name, steps] - best[name, steps // 4]) / (steps - steps // 4)
+            for name in rows}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -98,6 +147,13 @@ def main():
         print(f"{name:10s} {'(moments set-up, once)':22s} {setup * 1e3:.1f} ms")
     if "torch" not in rows:
         print("(torch not importable: no PyTorch column)")
+    loop_steps = 8000 if args.quick else 20_000
+    times = bench_loop(loop_steps, 2 * k)
+    print(f"\ntrain() per step vs a bare loop of the same Adam steps (merged, D = 5, "
+          f"moments path, {loop_steps} steps, best of {k})\n")
+    print(f"{'loop':30s} {'time/step':>12s} {'ratio to bare':>14s}")
+    for name, t in times.items():
+        print(f"{name:30s} {t * 1e6:9.2f} us {t / times['bare Adam loop']:13.2f}x")
     if args.fig4b:
         from spinicl.experiments.dynamics import FIG4B_REFERENCE, context_length_sweep
 
