@@ -136,11 +136,11 @@ def test_sequential_and_parallel_agree(model10, variant, tol):
 def test_compiled_loop_equals_python_driver(model10):
     fast = solve_tap(model10, BETA, variant="li2024", rng=3)
     seen = []
-    slow = solve_tap(model10, BETA, variant="li2024", rng=3, callback=lambda i: seen.append(i))
+    slow = solve_tap(model10, BETA, variant="li2024", rng=3, callbacks=lambda i: seen.append(i))
     assert fast.n_iter == slow.n_iter == len(seen)
     np.testing.assert_allclose(fast.mean, slow.mean, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(fast.residuals, slow.residuals, rtol=1e-9)
-    assert [i.iteration for i in seen] == list(range(1, fast.n_iter + 1))
+    assert [i.step for i in seen] == list(range(1, fast.n_iter + 1))
 
 
 def test_matrix_free_operator_reaches_exact_mean(model10, exact10):
@@ -153,8 +153,14 @@ def test_matrix_free_operator_reaches_exact_mean(model10, exact10):
 
 
 def test_callback_can_stop_the_run(model10):
-    res = solve_tap(model10, BETA, callback=lambda info: info.iteration >= 3)
+    res = solve_tap(model10, BETA, callbacks=lambda info: info.step >= 3)
     assert not res.converged and res.n_iter == 3 and "callback" in res.message
+    assert res.status == "stopped"
+    # the old callback= (IterationInfo) still stops it, with a DeprecationWarning
+    with pytest.warns(DeprecationWarning, match="callbacks="):
+        old = solve_tap(model10, BETA, callback=lambda info: info.iteration >= 3)
+    assert old.status == "stopped" and old.n_iter == 3
+    np.testing.assert_array_equal(old.mean, res.mean)
 
 
 # ---------------------------------------------------------------- init and warm start
@@ -204,7 +210,7 @@ def test_unstable_cavity_rolls_back_and_explains():
     assert not li.converged and li.status == "non_finite" and "non-finite" in li.message
     assert np.all(np.isfinite(li.mean)) and np.all(np.isfinite(li.variance))
     slow = solve_tap(model, BETA, variant="li2024", rng=0, damping=0.0, max_iter=2000,
-                     callback=lambda info: None)
+                     callbacks=lambda info: None)
     assert slow.status == "non_finite" and slow.n_iter == li.n_iter
     np.testing.assert_array_equal(slow.mean, li.mean)
 

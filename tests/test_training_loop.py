@@ -101,7 +101,7 @@ def test_killed_run_resumes_bitwise(tmp_path, mode):
         if step == 37:
             raise _Kill
 
-    with pytest.raises(_Kill):
+    with pytest.raises(_Kill), pytest.warns(DeprecationWarning, match="callbacks="):
         train(MergedLinearAttention(3, rng=1), prompts, checkpoint=path, checkpoint_every=10,
               callback=kill, **kwargs)
     resumed = train(MergedLinearAttention(3, rng=1), prompts, checkpoint=path,
@@ -128,7 +128,7 @@ def test_online_uses_fresh_prompts_from_the_pool():
         seen.append(loss)
 
     train("merged", prompts, lr=1e-6, steps=3, batch_size=50, online=True, rng=0,
-          progress=False, callback=spy)
+          progress=False, callbacks=lambda info: spy(info.step, info.state, info.metrics["loss"]))
     # the first online batch differs from the given prompts (fresh tokens)
     model = MergedLinearAttention(2, rng=spinicl.training.loop._step_generator(
         np.random.SeedSequence(0), 0))
