@@ -324,7 +324,7 @@ def run_chains(target, spec, beta, *, n_chains, n_draws, n_warmup, thin, seed, o
                 g.random(out=uniforms[w])
         swap_u = (np.stack([g.random((length, R - 1)) for g in st.swap_gens], axis=1)
                   if method == "pt" else None)
-        acc_block, acc_count = 0.0, 0
+        acc_block = np.zeros(B)
         X, cache, da = st.X, st.cache, st.da
         betas = st.betas
         for t, it in enumerate(range(start, stop)):
@@ -360,10 +360,7 @@ def run_chains(target, spec, beta, *, n_chains, n_draws, n_warmup, thin, seed, o
                 fresh = kernel.start(X[bad], betas[bad])
                 for key in cache:
                     cache[key][bad] = fresh[key]
-            live_rec = recorded[st.active[recorded]]
-            if live_rec.size:
-                acc_block += float(np.mean(acc[live_rec]))
-                acc_count += 1
+            acc_block += acc
             if warm:
                 _warmup_iteration(st, it, acc, kernel, adapting, window_of, window_end,
                                   recorded, warmup_energy, n, beta, B)
@@ -381,7 +378,8 @@ def run_chains(target, spec, beta, *, n_chains, n_draws, n_warmup, thin, seed, o
                 swap_replicas(X, cache, cache["E"], lad, n_chains, it % 2, swap_u[t],
                               st.active, st.swap_attempts, st.swap_accepts)
         st.betas = betas
-        st.last_acceptance = acc_block / acc_count if acc_count else np.nan
+        live = recorded[st.active[recorded]]
+        st.last_acceptance = float(np.mean(acc_block[live])) / length if live.size else np.nan
         st.seconds["warmup" if start < n_warmup else "sampling"] += time.monotonic() - t0
         st.block_index += 1
 
