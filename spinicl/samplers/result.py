@@ -96,10 +96,11 @@ class Samples:
         :meth:`summary`: no chain diverged and the diagnostics raise no warning (R-hat <= 1.01
         and bulk/tail ESS >= 100 per chain for every observable and spin, no divergent
         transition, every replica pair swapping at least 10 % of the time). ``status`` is
-        ``"converged"``, ``"diverged"`` (a chain left the finite states) or ``"max_iter"`` (the
-        draws ran out before the criterion was met); ``message`` says which; ``n_iter`` is the
-        transitions per chain (warm-up and thinned-out ones included); ``seconds`` the compile,
-        warm-up and sampling time together.
+        ``"converged"``, ``"diverged"`` (a chain left the finite states), ``"max_iter"`` (the
+        draws ran out before the criterion was met) or ``"stopped"`` (a callback stopped the
+        run: ``stop_reason`` says why, ``steps_done`` how far it got, the draws not made are
+        NaN); ``message`` says which; ``n_iter`` is the transitions per chain (warm-up and
+        thinned-out ones included); ``seconds`` the compile, warm-up and sampling time together.
     """
 
     def __init__(self, *, method, beta, draws, observables, n_warmup, thin, warmup_energy=None,
