@@ -366,7 +366,8 @@ def train_concepts(model: ConceptTransformer, sampler: ConceptPromptSampler, *, 
 
     def info_at(at_step, metrics=None):
         return LoopInfo("train_concepts", at_step, steps, metrics or {}, model,
-                        time.perf_counter() - start, lambda: save(at_step))
+                        time.perf_counter() - start,
+                        None if checkpoint is None else lambda: save(at_step))
 
     stopped = False
     if cbs.callbacks:

@@ -480,7 +480,8 @@ def train(model, prompts, *, optimizer="adam", lr: float = 1e-3, steps: int = 10
 
     def info_at(step, metrics=None):
         return LoopInfo("train", step, steps, metrics or {}, model,
-                        time.perf_counter() - loop_clock, lambda: save(step))
+                        time.perf_counter() - loop_clock,
+                        None if checkpoint is None else lambda: save(step))
 
     diverged = stopped = False
     message = ""
