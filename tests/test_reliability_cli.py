@@ -325,8 +325,10 @@ def _library():
         ("l2", "l2"), ("beta", "beta"), ("repeats", "repeats"),
         ("normalization", "normalization"))]
     rows += [("sample", d, default(spinicl.sample, p)) for d, p in (
-        ("method", "method"), ("base", "base"), ("chains", "n_chains"), ("draws", "n_draws"),
+        ("method", "method"), ("chains", "n_chains"), ("draws", "n_draws"),
         ("warmup", "n_warmup"), ("thin", "thin"), ("checkpoint_interval", "checkpoint_interval"))]
+    # base is an option of the tempering objects now, not of sample()'s signature
+    rows += [("sample", "base", spinicl.samplers.ParallelTempering().base)]
     rows += [("sample", "l2", default(sampled_cell, "l2")),
              ("solve", "l2", default(sampled_cell, "l2")),
              ("solve", "method", default(spinicl.solve, "method")),
