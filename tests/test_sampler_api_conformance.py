@@ -272,6 +272,11 @@ def test_kernel_objects_are_values():
     assert S.ParallelTempering(base="mala") == S.ParallelTempering(base=S.MALA())
     assert "base=MALA(" in repr(S.ParallelTempering(base="mala"))
     assert spinicl.NUTS is S.NUTS and spinicl.Exact is S.Exact
+    assert (S.MALA().default_target_accept, S.Metropolis().default_target_accept,
+            S.NUTS().default_target_accept, S.Gibbs().default_target_accept) == (0.574, 0.44,
+                                                                                 0.8, None)
+    assert S.NUTS().adapts_step and not S.NUTS(adapt_step_size=False).adapts_step
+    assert not S.ULA().adapts_step and not S.Gibbs().adapts_step
 
 
 # ---------------------------------------------------------------------------- bad input

@@ -93,6 +93,13 @@ class SamplerKernel:
         return bool(self.step_class is not None and self.step_class.adapts_step
                     and self._options.get("adapt_step_size", False))
 
+    @property
+    def default_target_accept(self) -> float | None:
+        """The dual-averaging target used when ``target_accept`` is not given (None: no step)."""
+        if self.step_class is None or not self.step_class.adapts_step:
+            return None
+        return self.step_class.default_target_accept
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
         return f"{type(self).__name__}({args})"
