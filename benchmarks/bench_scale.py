@@ -1,7 +1,7 @@
 """Scale: D = 400 (160,801 spins) matrix-free cells on a dask LocalCluster, and what they cost.
 
     python benchmarks/bench_scale.py [--quick] [--dim 400] [--prompt-ratio 0.5]
-                                     [--context-ratio 0.5] [--cells 2] [--workers 2]
+                                     [--context-ratio 0.25] [--cells 2] [--workers 2]
                                      [--baseline-dim 60]
 
 1. Baseline on the same input: at a D where the dense Hessian still fits (``--baseline-dim``)
@@ -125,7 +125,7 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="D = 40, baseline D = 12")
     parser.add_argument("--dim", type=int, default=400)
-    parser.add_argument("--context-ratio", type=float, default=0.5, help="N/D")
+    parser.add_argument("--context-ratio", type=float, default=0.25, help="N/D")
     parser.add_argument("--prompt-ratio", type=float, default=0.5, help="P/D^2")
     parser.add_argument("--cells", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)

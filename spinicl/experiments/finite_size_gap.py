@@ -151,7 +151,9 @@ def finite_size_scaling(*, dims=DEFAULT_SCALING_DIMS, alpha=2.0,
     dict
         ``scaling_KEY`` (D × τ × repeats) for each of :data:`SCALING_OBSERVED`,
         ``scaling_theory_KEY`` (τ), ``scaling_gap`` (D × τ, mean over repeats − theory),
-        ``scaling_gap_mean``/``scaling_gap_se`` (D: the gap averaged over τ and its s.e.),
+        ``scaling_gap_mean``/``scaling_gap_se`` (D: the gap averaged over τ and its s.e., from
+        the draw-to-draw spread of D × gap pooled over every D; ``scaling_gap_se_per_dim`` is
+        each D's own two-draw estimate),
         ``scaling_fit1_*`` (a/D) and ``scaling_fit2_*`` (a/D + b/D²) coefficients, standard
         errors and χ²/dof, the cells' ``scaling_peak_rss_mib``, ``scaling_cell_seconds`` and
         ``scaling_cg_iterations``, and the axes.
@@ -182,8 +184,14 @@ def finite_size_scaling(*, dims=DEFAULT_SCALING_DIMS, alpha=2.0,
     # (nested prompts), so the spread of the per-draw τ-averages gives it directly
     per_draw = (finite - data["scaling_theory_icl_error"][None, :, None]).mean(axis=1)
     gap_mean = per_draw.mean(axis=-1)
-    gap_se = per_draw.std(axis=-1, ddof=1) / np.sqrt(repeats)
+    raw_se = per_draw.std(axis=-1, ddof=1) / np.sqrt(repeats)
+    # A two-draw spread is a poor error bar on its own (one D can come out with a tiny one and
+    # dominate a weighted fit). The draw-to-draw spread of a self-averaging error scales as 1/D,
+    # so D·spread is pooled over every D (Σ (repeats − 1) degrees of freedom) and scaled back.
+    pooled_spread = np.sqrt(np.mean((dims * per_draw.std(axis=-1, ddof=1)) ** 2))
+    gap_se = pooled_spread / dims / np.sqrt(repeats)
     data.update(scaling_gap=gap, scaling_gap_mean=gap_mean, scaling_gap_se=gap_se,
+                scaling_gap_se_per_dim=raw_se,
                 scaling_gap_times_dim=gap_mean * dims,
                 scaling_gap_times_dim_se=gap_se * dims)
     for name, powers in (("fit1", (1,)), ("fit2", (1, 2))):
