@@ -25,6 +25,7 @@ MODULES = [
     ("spinicl.training", "Training"),
     ("spinicl.experiments", "Experiments"),
     ("spinicl.sweep", "Sweeps"),
+    ("spinicl.callbacks", "Callbacks (progress, checkpoints, early stopping, timeouts, logs)"),
     ("spinicl.figures", "Figures"),
     ("spinicl.concepts", "Multi-concept transformer"),
     ("spinicl.dual", "Dual model of softmax attention"),
