@@ -43,6 +43,7 @@ DATA_ARGUMENTS = {
     "convergence_sweep": ("context_lengths", "batch_sizes"),   # the grid's axes
     "sign_symmetry": ("inits",),
     "CallbackList": ("callbacks",), "Logger": ("path",),   # what to hold, where to write
+    "sample": ("method",),                             # the sampler object, as solve's method
     "GridResult": ("parameters",),                     # the result's contents, as coords/data
     "GridResult.mean": ("dim",), "GridResult.std": ("dim",),
     "GridResult.stderr": ("dim",), "GridResult.count": ("dim",),   # numpy's axis convention
