@@ -1,12 +1,15 @@
 """Benchmarks of the sweep engine on the paper's Fig. 4(a) grid and at D = 100.
 
-    python benchmarks/bench_sweep.py [--quick] [--skip-d100] [--workers 2]
+    python benchmarks/bench_sweep.py [--quick] [--skip-d100] [--exact-only] [--workers 2]
 
 1. Fig. 4(a) at full size: D = 20, P ∈ linspace(20, 1000, 50), N ∈ linspace(2, 100, 50),
    10 repeats = 25,000 li2024 AMP solves (target: under 2 minutes on 2 cores), against building
    each cell from scratch (per-prompt couplings) and solving with the per-site loop of the
    authors' update, timed on a few cells in the same run and extrapolated; and the same grid
-   with the exact solver (Cholesky).
+   with the exact solver: the "exact" cell (closed-form observables, dual solve below n_live
+   prompts, LAPACK Cholesky and triangular inverse above) against the reference cell it
+   replaced (one BoltzmannMeasure per P), side by side, with the largest difference over all
+   cells and observables.
 2. Scale: the ICL-error phase diagram at D = 100 (10,201 spins) on the matrix-free path
    (preconditioned CG through s = c ⊗ q), with its peak memory.
 """
@@ -65,15 +68,36 @@ def timed_sweep(spec, workers):
         return time.perf_counter() - t0, result
 
 
-def bench_fig4a(quick, workers):
+def bench_fig4a(quick, workers, exact_only=False):
     spec = fig4a_spec(quick=quick)
     n_solves = spec.n_cells
-    t_amp, result = timed_sweep(spec, workers)
     exact = SweepSpec(kind="exact", name="fig4a-exact", seed=0, repeats=spec.repeats,
                       parameters={"dim": 20, "l2": 1.0, "beta": 100.0,
                                   "normalization": "li2024"},
                       axes=dict(spec.axes))
+    reference = SweepSpec(kind="spinicl.experiments.cells:_exact_cell_reference",
+                          name="fig4a-exact-reference", seed=0, repeats=spec.repeats,
+                          parameters=dict(exact.parameters), axes=dict(spec.axes))
+    t_reference, reference_result = timed_sweep(reference, workers)
     t_exact, exact_result = timed_sweep(exact, workers)
+    rows, worst = [], 0.0
+    for name in ("contrast_ratio", "icl_error", "gibbs_error", "identity_overlap"):
+        new, old = exact_result.data[name], reference_result.data[name]
+        diff = float(np.max(np.abs(new - old) / np.maximum(1.0, np.abs(old))))
+        worst = max(worst, diff)
+        rows.append([name, diff])
+    print_table(f"Exact solver on the Fig. 4(a) grid: {n_solves} solves, D=20 ({workers} workers)",
+                ["cell", "wall [s]", "per solve [ms]", "speed-up"],
+                [["reference: BoltzmannMeasure per P", t_reference,
+                  1e3 * t_reference * workers / n_solves, 1.0],
+                 ["exact cell (ours)", t_exact, 1e3 * t_exact * workers / n_solves,
+                  t_reference / t_exact]])
+    print_table("max |new - old| / max(1, |old|) over all cells", ["observable", "difference"],
+                rows)
+    assert worst <= 1e-10, f"the fast exact cell differs from the reference by {worst:.2g}"
+    if exact_only:
+        return t_exact
+    t_amp, result = timed_sweep(spec, workers)
     subset = [(50, 500), (100, 1000)] if not quick else [(50, 300)]
     t0 = time.perf_counter()
     for k, (N, P) in enumerate(subset):
@@ -128,9 +152,11 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-d100", action="store_true")
+    parser.add_argument("--exact-only", action="store_true",
+                        help="section 1: only the exact cell against its reference")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    bench_fig4a(args.quick, args.workers)
+    bench_fig4a(args.quick, args.workers, args.exact_only)
     if not args.skip_d100:
         bench_d100(args.quick, args.workers)
 

@@ -195,6 +195,10 @@ def _exact_cell_reference(*, dim, context_length, n_prompts, l2=1e-3, beta=100.0
     return out if np.ndim(n_prompts) else {k: float(v[0]) for k, v in out.items()}
 
 
+# as a sweep kind "spinicl.experiments.cells:_exact_cell_reference" (benchmarks/bench_sweep.py)
+_exact_cell_reference.nested_axis = "n_prompts"
+
+
 def _chunked_feature_factors(dim, context_length, n_prompts, rng, chunk, normalization):
     """Feature factors of n_prompts prompts drawn chunk by chunk (chunk j: child j of rng).
 
