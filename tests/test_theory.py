@@ -278,3 +278,19 @@ def test_sweep_rejects_bad_entries_and_shapes():
         theory.solve_grid([1.0, 2.0], [0.5, 1.0, 2.0])
     with pytest.raises(ValueError, match="starts"):
         theory.solve_grid(2.0, 0.5, starts=[-1.0])
+
+
+def test_public_theory_solvers_take_the_shared_callbacks():
+    from spinicl.callbacks import History, Timeout
+
+    history = History()
+    result = theory.solve_saddle_point(1.0, 0.7, l2=0.1, callbacks=history)
+    assert result.converged and len(history.steps) >= 1 and history.ended == 1
+    assert "error" in history.metrics
+    stopped = theory.solve_saddle_point(1.0, 0.7, l2=0.1, callbacks=lambda info: info.step >= 2)
+    assert not stopped.converged and stopped.status == "stopped"
+    assert "stopped by the callback" in stopped.message
+    grid = theory.solve_grid(np.array([1.0, 2.0]), 0.7, l2=0.1, callbacks=Timeout(1e-9))
+    assert list(grid.status) == ["stopped", "stopped"]
+    with pytest.raises(TypeError, match="callbacks"):
+        theory.solve_grid(1.0, 0.7, callbacks=3)

@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from .._result import Status
+from ..callbacks import Callback, LoopInfo, as_callbacks
 from .._validation import check_choice, check_int, check_real
 from .closed_forms import lu_icl_error, lu_icl_error_ridge, lu_idg_error
 from .equations import Parameters, observables
@@ -82,7 +83,10 @@ def _messages(params: Parameters, values: dict, outcome, tol: float) -> np.ndarr
     msgs = []
     for i in range(len(params)):
         parts = []
-        if not outcome.converged[i]:
+        if not outcome.converged[i] and getattr(outcome, "stopped", False):
+            parts.append(f"stopped after {outcome.n_iter[i]} evaluations ({outcome.reason}): "
+                         f"relative residual {outcome.residual[i]:.2g} > tol {tol:.2g}")
+        elif not outcome.converged[i]:
             parts.append(f"not converged after {outcome.n_iter[i]} evaluations: relative "
                          f"residual {outcome.residual[i]:.2g} > tol {tol:.2g}")
         else:
@@ -99,14 +103,46 @@ def _messages(params: Parameters, values: dict, outcome, tol: float) -> np.ndarr
     return np.array(msgs, dtype=object)
 
 
+class _WholeSolve(Callback):
+    """The user's callbacks seen through one solve: started and ended once, steps counted
+    over every start and every point of a continuation path, time from the call's start."""
+
+    def __init__(self, callbacks):
+        self.inner = as_callbacks(callbacks)
+        self.clock = time.perf_counter()
+        self.steps = 0
+        self.started = False
+
+    def _info(self, info):
+        return LoopInfo("theory", self.steps, None, info.metrics, info.state,
+                        time.perf_counter() - self.clock, None)
+
+    def on_step(self, info):
+        if not self.started:
+            self.started = True
+            self.inner.on_start(LoopInfo("theory", 0, None, {}, info.state, 0.0, None))
+        self.steps += 1
+        stop = self.inner.on_step(self._info(info))
+        if stop:
+            self.reason = self.inner.reason
+        return stop
+
+    def finish(self, state):
+        if self.started:
+            self.inner.on_end(LoopInfo("theory", self.steps, None, {}, state,
+                                       time.perf_counter() - self.clock, None))
+
+
 def _run(params: Parameters, *, continuation_path: bool, acceleration, damping, tol, max_iter,
-         starts, n_nodes):
+         starts, n_nodes, callbacks=None):
     check_choice("acceleration", acceleration, ACCELERATIONS)
     damping = check_real("damping", damping, minimum=0.0, maximum=1.0, strict_max=True)
     tol = check_real("tol", tol, minimum=0.0, strict_min=True)
     max_iter = check_int("max_iter", max_iter, minimum=1)
     n_nodes = check_int("n_nodes", n_nodes, minimum=8)
-    options = dict(acceleration=acceleration, damping=damping, tol=tol, max_iter=max_iter)
+    whole = _WholeSolve(callbacks) if callbacks is not None else None
+    options = dict(acceleration=acceleration, damping=damping, tol=tol, max_iter=max_iter,
+                   callbacks=whole)
     if continuation_path:
         outcome = continuation(params, start=None if starts is None else starts[0], **options)
     else:
@@ -116,14 +152,17 @@ def _run(params: Parameters, *, continuation_path: bool, acceleration, damping, 
                 if np.any(~(s > 0)):
                     raise ValueError("starts must be positive values of the effective ridge")
         outcome = multistart(params, starts=starts, **options)
+    if whole is not None:
+        whole.finish(outcome.eps)
     values = observables(outcome.eps, params, n_nodes=n_nodes)
     for name in PARAMETERS:
         values[name] = getattr(params, name)
     values["converged"] = outcome.converged
     # the multistart iteration and its bisection safeguard either reach the tolerance or spend
     # their evaluations; a residual that is not finite means the map itself broke down
-    values["status"] = np.array([Status.CONVERGED if ok else Status.MAX_ITER if np.isfinite(r)
-                                 else Status.NON_FINITE
+    stopped = getattr(outcome, "stopped", False)
+    values["status"] = np.array([Status.CONVERGED if ok else Status.STOPPED if stopped
+                                 else Status.MAX_ITER if np.isfinite(r) else Status.NON_FINITE
                                  for ok, r in zip(outcome.converged, outcome.residual)],
                                 dtype=object)
     values["n_iter"] = outcome.n_iter
@@ -136,7 +175,7 @@ def _run(params: Parameters, *, continuation_path: bool, acceleration, damping, 
 def solve_saddle_point(alpha, tau, *, kappa=np.inf, noise=0.0, l2=0.0, beta=np.inf, field=0.0,
                        acceleration: str = "steffensen", damping: float = 0.0,
                        tol: float = 1e-13, max_iter: int = 5000, starts=None,
-                       n_nodes: int = 192) -> TheoryResult:
+                       n_nodes: int = 192, callbacks=None) -> TheoryResult:
     """Solve the replica-symmetric saddle point at one point and return every observable.
 
     Parameters
@@ -168,6 +207,9 @@ def solve_saddle_point(alpha, tau, *, kappa=np.inf, noise=0.0, l2=0.0, beta=np.i
         Starting values of ε (default: an uninformed and an informed start).
     n_nodes : int, optional
         Quadrature nodes for integrals over the task-pool spectrum (finite κ).
+    callbacks : Callback, function or list, optional
+        :mod:`spinicl.callbacks`, called after every pass of the fixed-point iteration (metric
+        ``error``: the largest relative step); a stop ends the solve with status ``"stopped"``.
 
     Returns
     -------
@@ -183,7 +225,8 @@ def solve_saddle_point(alpha, tau, *, kappa=np.inf, noise=0.0, l2=0.0, beta=np.i
                              "theory.solve_grid for arrays")
     params = _validated(alpha, tau, kappa, noise, l2, beta, field)
     values = _run(params, continuation_path=False, acceleration=acceleration, damping=damping,
-                  tol=tol, max_iter=max_iter, starts=starts, n_nodes=n_nodes)
+                  tol=tol, max_iter=max_iter, starts=starts, n_nodes=n_nodes,
+                  callbacks=callbacks)
     settings = _settings(acceleration=acceleration, damping=damping, tol=tol, max_iter=max_iter,
                          starts=starts, n_nodes=n_nodes, continuation=False)
     return TheorySweep((1,), values, settings=settings,
@@ -200,12 +243,12 @@ def _settings(**options) -> dict:
 def solve_grid(alpha, tau, *, kappa=np.inf, noise=0.0, l2=0.0, beta=np.inf, field=0.0,
                continuation: bool = False, acceleration: str = "steffensen",
                damping: float = 0.0, tol: float = 1e-13, max_iter: int = 5000, starts=None,
-               n_nodes: int = 192) -> TheorySweep:
+               n_nodes: int = 192, callbacks=None) -> TheorySweep:
     """The theory on a grid: every parameter may be an array; they broadcast together.
 
     All points are solved at once in vectorised numpy (default), or one after the other with
     each warm-started from the previous root (``continuation=True``, in C order of the grid).
-    Options as in :func:`solve_saddle_point`.
+    Options (``callbacks`` included) as in :func:`solve_saddle_point`.
 
     Returns
     -------
@@ -216,7 +259,8 @@ def solve_grid(alpha, tau, *, kappa=np.inf, noise=0.0, l2=0.0, beta=np.inf, fiel
     clock = time.perf_counter()
     params = _validated(alpha, tau, kappa, noise, l2, beta, field)
     values = _run(params, continuation_path=bool(continuation), acceleration=acceleration,
-                  damping=damping, tol=tol, max_iter=max_iter, starts=starts, n_nodes=n_nodes)
+                  damping=damping, tol=tol, max_iter=max_iter, starts=starts, n_nodes=n_nodes,
+                  callbacks=callbacks)
     settings = _settings(acceleration=acceleration, damping=damping, tol=tol, max_iter=max_iter,
                          starts=starts, n_nodes=n_nodes, continuation=bool(continuation))
     return TheorySweep(params.shape, values, settings=settings,
