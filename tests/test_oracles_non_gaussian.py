@@ -7,7 +7,8 @@
 (3) Gauge symmetry: W_Q → G W_Q, W_K → G^{-T} W_K leaves the loss invariant, and the measure too
     when G is orthogonal.
 
-The sampler battery is parametrised over ``METHODS`` (append "nuts" once NUTS takes a potential).
+The sampler battery is parametrised over ``METHODS`` (NUTS: numba on ModelHamiltonian,
+Python on TwoSpin).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from spinicl.training import SeparateLinearAttention
 from spinicl.training.hamiltonian import ModelHamiltonian, nuclear_norm_minimiser
 
 # gradient samplers that take any potential with energy/gradient/n_spins, and emcee
-METHODS = ["mala", "hmc", "pt", "anneal", "emcee"]
+METHODS = ["mala", "hmc", "pt", "anneal", "emcee", "nuts"]
 
 
 def _sample(H, beta, method, *, seed, n_draws=3000, n_chains=4, init=None):

@@ -130,6 +130,19 @@ class PotentialTarget:
                             "energy(X) and gradient(X) methods for X of shape (walkers, n_spins)")
         self.potential = potential
         self.n_spins = int(n)
+        # (numba function, args) for the samplers whose trajectory runs in numba (NUTS)
+        numba_eg = getattr(potential, "numba_energy_gradient", None)
+        if numba_eg is not None and not (isinstance(numba_eg, tuple) and len(numba_eg) == 2
+                                         and isinstance(numba_eg[1], tuple)):
+            raise TypeError("a potential's numba_energy_gradient must be None or a pair "
+                            "(numba function f(x, args) -> (H, grad H), args tuple), got "
+                            f"{type(numba_eg).__name__}")
+        self.numba_energy_gradient = numba_eg
+
+    def python_energy_gradient(self, x, args=()):
+        """(H(x), ∇H(x)) of one spin vector, through the potential's batched methods."""
+        E, G = self.energy_gradient(x[None, :])
+        return float(E[0]), G[0]
 
     def energy_gradient(self, X):
         E = np.asarray(self.potential.energy(X), dtype=float).reshape(X.shape[0])

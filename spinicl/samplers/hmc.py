@@ -10,7 +10,11 @@ ill-conditioned spin glass.
   all walkers in lockstep so every leapfrog step is one batched gradient (one GEMM).
 * NUTS (Hoffman & Gelman 2014), multinomial variant with the generalised U-turn criterion
   (Betancourt 2017): the trajectory length adapts per transition, to depth ``max_depth``. It runs
-  chain by chain in numba, so it needs the quadratic spin glass (dense or matrix-free).
+  chain by chain in numba: on the quadratic spin glass (dense or matrix-free) through its
+  operator arrays, on a potential with a ``numba_energy_gradient`` (the linear-attention
+  ModelHamiltonians) through that compiled function, and on any other potential with the same
+  tree in plain Python, one ``energy_gradient`` call per leapfrog step (the fallback: correct,
+  but about two orders of magnitude slower per gradient than the numba paths).
 
 A transition whose energy error exceeds 1000 is counted as divergent (Stan's convention).
 """
@@ -79,11 +83,19 @@ class NUTSKernel(_HamiltonianKernel):
     """Multinomial NUTS, one numba call per walker and iteration."""
 
     name = "nuts"
-    needs_quadratic = True
     default_target_accept = 0.8
 
+    def transition(self):
+        """(step function, its leading arguments) for this target."""
+        target = self.target
+        if target.quadratic:
+            return K.nuts_step, target.kernel_args
+        if target.numba_energy_gradient is not None:
+            return K.nuts_step_fn, target.numba_energy_gradient
+        return K.nuts_step_fn.py_func, (target.python_energy_gradient, ())
+
     def step(self, X, cache, betas, eps, active, normals, uniforms, gens, metric):
-        args = self.target.kernel_args
+        nuts_step, args = self.transition()
         max_depth = int(self.options.get("max_depth", 10))
         B = X.shape[0]
         prob = np.zeros(B)
@@ -93,7 +105,7 @@ class NUTSKernel(_HamiltonianKernel):
         hamiltonian = np.full(B, np.nan)
         G = cache["G"]
         for b in np.flatnonzero(active):
-            x, e, g, prob[b], n_leap[b], depth[b], divergent[b], hamiltonian[b] = K.nuts_step(
+            x, e, g, prob[b], n_leap[b], depth[b], divergent[b], hamiltonian[b] = nuts_step(
                 *args, float(betas[b]), metric.dense, metric.inv_mass_diag, metric.inv_mass,
                 metric.chol_mass, X[b].copy(), float(cache["E"][b]), G[b].copy(),
                 float(eps[b]), max_depth, gens[b])

@@ -83,8 +83,8 @@ class SamplerKernel:
         kernel = self.step_class(target, self._options)
         if kernel.needs_quadratic and not target.quadratic:
             raise ValueError(f"method {self.name!r} needs the quadratic spin glass (it updates "
-                             "one spin at a time or runs NUTS in numba); use 'mala', 'hmc' or "
-                             "'ula' for a custom potential")
+                             "one spin at a time); use 'nuts', 'mala', 'hmc' or 'ula' for a "
+                             "custom potential")
         return kernel
 
     @property
@@ -244,6 +244,10 @@ class HMC(SamplerKernel):
 
 class NUTS(SamplerKernel):
     """The no-U-turn sampler (multinomial, generalised U-turn), numba, chain by chain.
+
+    Takes the spin glass and any potential: one with a ``numba_energy_gradient`` (the merged and
+    separate ModelHamiltonians) keeps the trajectory in numba; any other runs the same tree in
+    Python, one ``energy_gradient`` call per leapfrog step.
 
     Parameters
     ----------

@@ -231,6 +231,26 @@ class ModelHamiltonian:
         G = G + self.l2 * Xb
         return (float(E[0]), G[0]) if single else (E, G)
 
+    @property
+    def numba_energy_gradient(self):
+        """(fn, args) with ``fn(θ, args) -> (H, ∇H)`` compiled by numba, or None.
+
+        The merged and separate (any rank) models have one (see
+        :mod:`spinicl.training._hamiltonian_numba`); samplers whose trajectory runs in numba
+        (NUTS) use it. Softmax and the other models return None (NUTS then calls
+        :meth:`energy_gradient` from Python).
+        """
+        if self.kind not in _LINEAR.values():
+            return None
+        if getattr(self, "_numba_eg", None) is None:
+            from ._hamiltonian_numba import linear_args, linear_energy_gradient
+            rank = self.param_shapes["W_Q"][0] if self.kind == "separate" else self.dim + 1
+            args = linear_args(self.kind, dim=self.dim, rank=rank, operator=self.operator,
+                               glass=self._glass, factors=self._factors,
+                               targets=self._batch.targets, offset=self.offset, l2=self.l2)
+            self._numba_eg = (linear_energy_gradient, args)
+        return self._numba_eg
+
     def energy(self, X):
         """H(θ) = ½ L(θ) + (λ0/2)|θ|², a float for one spin vector, (B,) for walkers."""
         return self.energy_gradient(X)[0]
