@@ -87,7 +87,7 @@ def test_bad_preconditioner_names_and_models():
     with pytest.raises(ValueError, match="preconditioner"):
         solve_cg(model, 1.0, preconditioner="ilu")
     with pytest.raises(ValueError, match="preconditioner"):
-        make_preconditioner(model, "ilu")
+        make_preconditioner(model, name="ilu")
     dense = SpinGlass.random(dim=3, rng=0)
     with pytest.raises(ValueError, match="kronecker.*feature factors"):
         solve_cg(dense, 1.0, preconditioner="kronecker")

@@ -123,7 +123,7 @@ def solve_cg(model, beta: float, *, tol: float = 1e-12, max_iter: int | None = N
     check_choice("preconditioner", preconditioner, PRECONDITIONERS)
     if operator == "factored" and not model.is_factored:
         raise ValueError("operator='factored' needs a model built with SpinGlass.from_prompts")
-    precondition = make_preconditioner(model, preconditioner).apply
+    precondition = make_preconditioner(model, name=preconditioner).apply
     A = model.hessian_operator(method=operator)
     matrix_free = operator == "factored" or (operator == "auto" and model._hessian is None)
     if model.is_factored and matrix_free:

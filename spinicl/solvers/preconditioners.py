@@ -163,7 +163,7 @@ class KroneckerPreconditioner:
         return self.apply(np.eye(self.n_spins))
 
 
-def make_preconditioner(model, name: str = "jacobi"):
+def make_preconditioner(model, *, name: str = "jacobi"):
     """The preconditioner ``name`` of ``model`` (see :data:`PRECONDITIONERS`).
 
     Raises
