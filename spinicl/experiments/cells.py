@@ -355,7 +355,9 @@ def sampled_cell(*, dim, context_length, n_prompts, beta, l2=1e-2, method="hmc",
     prompts = sample_prompts(int(dim), int(context_length), int(n_prompts), rng=prompt_seed)
     model = SpinGlass.from_prompts(prompts, l2=l2)
     samples = sample(model, beta, method=method, n_chains=int(n_chains), n_draws=int(n_draws),
-                     n_warmup=int(n_warmup), rng=chain_seed, progress=False,
+                     # exact draws are i.i.d.: it takes no warm-up (None counts as not given)
+                     n_warmup=None if method == "exact" else int(n_warmup), rng=chain_seed,
+                     progress=False,
                      observables=["contrast_ratio", "energy"], keep_draws=False)
     stats = samples.stats("contrast_ratio")
     exact_draws = model.boltzmann(beta).sample(int(n_chains) * int(n_draws), rng=exact_seed)

@@ -52,7 +52,7 @@ MATRIX_FREE_OBSERVABLES = ("icl_error", "contrast_ratio", "identity_overlap", "n
                            "cg_iterations", "relative_residual", "converged", "solve_seconds")
 
 #: The preconditioners of :func:`~spinicl.solvers.direct.solve_cg` the cells accept.
-_PRECONDITIONERS = ("jacobi", "none")
+_PRECONDITIONERS = ("jacobi", "kronecker", "none")
 
 
 def reset_peak_rss() -> bool:
@@ -144,7 +144,7 @@ def solve_nested_means(context, query, targets, counts, *, context_length: int, 
         λ0 > 0 (CG needs a positive-definite Hessian).
     tol : float
         Relative residual at which CG stops.
-    preconditioner : {"jacobi", "none"}
+    preconditioner : {"jacobi", "kronecker", "none"}
         Passed to :func:`~spinicl.solvers.direct.solve_cg` (which says which it supports).
 
     Returns
@@ -338,7 +338,7 @@ def large_phase_diagram(dim: int = 200, *, context_ratios=(0.5, 1.0, 2.0, 4.0),
         λ0 > 0.
     tol : float
         CG's relative residual.
-    preconditioner : {"jacobi", "none"}
+    preconditioner : {"jacobi", "kronecker", "none"}
     repeats : int
         Disorder draws per grid point.
     memory_budget_mib : float
