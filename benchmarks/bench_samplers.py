@@ -10,6 +10,15 @@
 4. Against a straightforward pure-numpy MALA (the same algorithm, chain by chain, and batched):
    chain-iterations per second (target >= 5x against the chain-by-chain loop).
 5. Optional: numpyro's NUTS (JIT, compile excluded) on the D = 20 measure, when importable.
+6. Issue 17 (``--part issue17``): our best sampler with warm-up AND compile included (the whole
+   ``sample`` call) against numpyro NUTS sampling-only, on the D = 20 measure (target >= 3x).
+7. Issue 16 (``--part separate``): the separate-model potential (ModelHamiltonian, non-Gaussian)
+   at D = 10 (and D = 20): every gradient sampler, warm-up included, against numpyro NUTS on the
+   same potential written in jax, sampling only (target: our best >= numpyro at D = 10).
+8. ``--part scale``: matrix-free HMC and NUTS at D = 100 (10,201 spins): min-ESS/s and the
+   largest |mean − A⁻¹h|/MCSE over 50 random spins.
+
+numpyro is optional (``pip install spinicl[bench]``); without it its columns read "n/a".
 """
 from __future__ import annotations
 
@@ -252,12 +261,177 @@ def bench_numpyro(model, beta, rates, quick):
                 [["numpyro NUTS", rate, ""], ["spinicl nuts", ours, ours / rate]])
 
 
+def _numpyro():
+    try:
+        import jax
+        import numpyro
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    numpyro.set_host_device_count(1)
+    return jax
+
+
+def numpyro_rate(potential, n_spins, *, n_chains, n_draws, n_warmup, dense_mass, seed=0):
+    """min-ESS/s of numpyro NUTS, sampling only (compile and warm-up excluded), or None."""
+    jax = _numpyro()
+    if jax is None:
+        return None
+    import jax.numpy as jnp
+    from numpyro.infer import MCMC, NUTS
+    kernel = NUTS(potential_fn=potential, dense_mass=dense_mass, target_accept_prob=0.8)
+    mcmc = MCMC(kernel, num_warmup=n_warmup, num_samples=n_draws, num_chains=n_chains,
+                chain_method="sequential", progress_bar=False)
+    init = {"x": 0.1 * jnp.asarray(np.random.default_rng(seed).standard_normal(
+        (n_chains, n_spins)))}
+    mcmc.warmup(jax.random.PRNGKey(seed), init_params=init)   # compiles warm-up
+    mcmc.run(mcmc.post_warmup_state.rng_key)                   # compiles sampling
+    mcmc.warmup(jax.random.PRNGKey(seed + 1), init_params=init)
+    t0 = time.perf_counter()
+    mcmc.run(mcmc.post_warmup_state.rng_key)
+    elapsed = time.perf_counter() - t0
+    draws = np.asarray(mcmc.get_samples(group_by_chain=True)["x"])
+    return min_ess(draws) / elapsed
+
+
+def _ours_total(model, beta, method, **opts):
+    """min-ESS/s of one whole sample() call: compile (cache load), warm-up and sampling."""
+    t0 = time.perf_counter()
+    s = sample(model, beta, method=method, rng=1, progress=False, **opts)
+    total = time.perf_counter() - t0
+    ess = min_ess(s.draws)
+    return ess, total, ess / total
+
+
+def _fmt_ratio(ours, theirs):
+    return "n/a (numpyro not installed)" if theirs is None else ours / theirs
+
+
+def bench_issue17(quick):
+    model, beta = d20_model(quick)
+    n_draws = 300 if quick else 1000
+    A = model.hessian()
+    jax = _numpyro()
+    rates = {}
+    if jax is not None:
+        import jax.numpy as jnp
+        Aj, hj = jnp.asarray(A), jnp.asarray(model.fields)
+
+        def potential(params):
+            x = params["x"]
+            return beta * (0.5 * x @ (Aj @ x) - hj @ x)
+
+        for dense in (False, True):
+            rates[dense] = numpyro_rate(potential, model.n_spins, n_chains=4, n_draws=n_draws,
+                                        n_warmup=600, dense_mass=dense)
+    best = max(rates.values()) if rates else None
+    rows = []
+    for name, method, opts in (
+            ("nuts dense, 200 warm-up", "nuts", dict(metric="dense", n_warmup=200)),
+            ("nuts dense, 600 warm-up", "nuts", dict(metric="dense", n_warmup=600)),
+            ("hmc dense, 200 warm-up", "hmc", dict(metric="dense", n_warmup=200,
+                                                   n_leapfrog=4))):
+        ess, total, rate = _ours_total(model, beta, method, n_chains=4, n_draws=n_draws, **opts)
+        rows.append([name, ess, total, rate, _fmt_ratio(rate, rates.get(False)),
+                     _fmt_ratio(rate, best)])
+    for dense, rate in rates.items():
+        rows.append([f"numpyro NUTS ({'dense' if dense else 'diag'} mass), sampling only", "",
+                     "", rate, "", ""])
+    print_table(f"Issue 17: D=20 merged measure (n={model.n_spins}), ours with compile + warm-up "
+                "+ sampling timed vs numpyro sampling only (target >= 3x)",
+                ["sampler", "min ESS", "total [s]", "min-ESS/s", "vs numpyro diag",
+                 "vs numpyro best"], rows)
+
+
+def separate_potential(dim, quick):
+    from spinicl.training import SeparateLinearAttention
+    from spinicl.training.hamiltonian import ModelHamiltonian
+    prompts = sample_prompts(dim, 2 * dim, 300 if quick else 600, rng=0)
+    return ModelHamiltonian(SeparateLinearAttention(dim), prompts, l2=0.1), 10.0
+
+
+def bench_separate(dim, quick):
+    H, beta = separate_potential(dim, quick)
+    n_draws = 200 if quick else 500
+    jax = _numpyro()
+    theirs = None
+    if jax is not None:
+        import jax.numpy as jnp
+        gram, fields = jnp.asarray(H._glass.hessian()), jnp.asarray(H._glass.fields)
+        m, r = dim + 1, H.param_shapes["W_Q"][0]
+
+        def potential(params):
+            x = params["x"]
+            W = x[:r * m].reshape(r, m).T @ x[r * m:].reshape(r, m)
+            w = W.ravel()
+            e = 0.5 * w @ (gram @ w) - fields @ w + H.offset + 0.5 * H.l2 * x @ x
+            return beta * e
+
+        theirs = numpyro_rate(potential, H.n_spins, n_chains=4, n_draws=n_draws,
+                              n_warmup=500, dense_mass=False)
+    settings = {
+        "ula": dict(step_size=1e-3, n_warmup=200, thin=10),
+        "mala": dict(n_warmup=500, thin=10),
+        "hmc": dict(n_warmup=500, n_leapfrog=10),
+        "nuts": dict(n_warmup=500),
+        "pt": dict(base="mala", n_replicas=3, n_warmup=500, thin=10),
+        "anneal": dict(base="mala", n_warmup=500, thin=10),
+    }
+    rows = []
+    for method, opts in settings.items():
+        ess, total, rate = _ours_total(H, beta, method, n_chains=4, n_draws=n_draws, **opts)
+        rows.append([method, ess, total, rate, _fmt_ratio(rate, theirs)])
+    rows.append(["numpyro NUTS (diag), sampling only", "", "",
+                 "n/a (numpyro not installed)" if theirs is None else theirs, ""])
+    print_table(f"Issue 16: separate-model potential, D={dim} (n={H.n_spins}, beta={beta:g}), "
+                "ours warm-up + compile included vs numpyro sampling only",
+                ["sampler", "min ESS", "total [s]", "min-ESS/s", "ours / numpyro"], rows)
+
+
+def bench_scale(quick):
+    from spinicl.solvers import solve_cg
+    dim = 40 if quick else 100
+    prompts = sample_prompts(dim, 2 * dim, 4 * dim, rng=7)
+    model = SpinGlass.from_prompts(prompts, l2=1.0)
+    exact = solve_cg(model, 1.0, operator="factored", tol=1e-12)
+    spins = np.random.default_rng(11).choice(model.n_spins, 50, replace=False)
+    obs = {f"s{i}": (lambda X, i=i: X[:, i]) for i in spins}
+    rows = []
+    for name, method in (("hmc (8 leapfrog)", spinicl.HMC(n_leapfrog=8)),
+                         ("nuts (depth <= 7)", spinicl.NUTS(max_depth=7))):
+        t0 = time.perf_counter()
+        s = sample(model, 1.0, method=method, operator="matrix-free", n_chains=2, n_draws=150,
+                   n_warmup=150, rng=3, progress=False, observables=obs, keep_draws=False)
+        total = time.perf_counter() - t0
+        ess = [dg.ess_bulk(s.observables[f"s{i}"]) for i in spins]
+        z = [abs(s.observables[f"s{i}"].mean() - exact.mean[i])
+             / dg.mcse_mean(s.observables[f"s{i}"]) for i in spins]
+        rows.append([name, min(ess), total, min(ess) / total, max(z)])
+    print_table(f"Matrix-free at D={dim} (n={model.n_spins}, P={model.n_prompts}), 50 random "
+                "spins, warm-up included", ["sampler", "min ESS", "total [s]", "min-ESS/s",
+                                            "max |z| (MCSE)"], rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller runs (under a minute)")
     parser.add_argument("--no-numpyro", action="store_true", help="skip the numpyro column")
+    parser.add_argument("--part", choices=("all", "issue15", "issue17", "separate", "scale"),
+                        default="all", help="which benchmarks to run")
     args = parser.parse_args(argv)
+    if args.no_numpyro:
+        global _numpyro
+        _numpyro = lambda: None  # noqa: E731
+    if args.part in ("all", "issue17"):
+        bench_issue17(args.quick)
+    if args.part in ("all", "separate"):
+        bench_separate(10, args.quick)
+        bench_separate(20, args.quick)
+    if args.part in ("all", "scale"):
+        bench_scale(args.quick)
+    if args.part not in ("all", "issue15"):
+        return
     print(f"spinicl {spinicl.__version__}; timings best-of-k on a shared machine; "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
     model, beta, rates = bench_ess(args.quick)
