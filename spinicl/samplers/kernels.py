@@ -83,7 +83,7 @@ class SamplerKernel:
         kernel = self.step_class(target, self._options)
         if kernel.needs_quadratic and not target.quadratic:
             raise ValueError(f"method {self.name!r} needs the quadratic spin glass (it updates "
-                             "one spin at a time); use 'nuts', 'mala', 'hmc' or 'ula' for a "
+                             "one spin at a time); use 'nuts', or 'mala', 'hmc' or 'ula', for a "
                              "custom potential")
         return kernel
 
