@@ -18,34 +18,9 @@ from spinicl.observables import (contrast_ratio, gibbs_test_error, hessian_spect
                                  zero_mode_ratio_theory)
 from spinicl.solvers import solve, solve_bp, solve_cg, solve_cholesky, solve_tap
 
+from dense_guard_for_tests import DenseAccess, NoDenseSpinGlass
+
 BETA = 50.0
-
-
-class DenseAccess(AssertionError):
-    """Raised by NoDenseSpinGlass when something asks for an n×n array."""
-
-
-class NoDenseSpinGlass(SpinGlass):
-    """A model from prompts whose dense J, Gram matrix and Hessian cannot be built.
-
-    ``feature_matrix`` (P×n, not n×n) is allowed but counted, to check which samplers need it.
-    """
-
-    feature_matrix_calls = 0
-
-    @property
-    def couplings(self):
-        raise DenseAccess("the dense couplings J were accessed")
-
-    def gram(self, *args, **kwargs):
-        raise DenseAccess("the dense Gram matrix was built")
-
-    def hessian(self):
-        raise DenseAccess("the dense Hessian was built")
-
-    def feature_matrix(self):
-        self.feature_matrix_calls += 1
-        return super().feature_matrix()
 
 
 @pytest.fixture(scope="module")

@@ -10,27 +10,10 @@ import numpy as np
 import pytest
 
 import spinicl
-from spinicl import SpinGlass
 from spinicl import diagnostics as dg
 from spinicl.solvers import solve_cg
 
-
-class DenseAccess(AssertionError):
-    """Raised by NoDenseSpinGlass when something asks for an n×n array."""
-
-
-class NoDenseSpinGlass(SpinGlass):
-    """A model from prompts whose dense couplings, Gram matrix and Hessian raise."""
-
-    @property
-    def couplings(self):
-        raise DenseAccess("the dense couplings J were accessed")
-
-    def gram(self, *args, **kwargs):
-        raise DenseAccess("the dense Gram matrix was built")
-
-    def hessian(self):
-        raise DenseAccess("the dense Hessian was built")
+from dense_guard_for_tests import DenseAccess, NoDenseSpinGlass
 
 
 def _check_means(dim, n_prompts, method, *, n_chains, n_draws, n_warmup, n_sample=50):
