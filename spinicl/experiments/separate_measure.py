@@ -139,6 +139,20 @@ def _extra_options(architecture) -> dict:
     return {}
 
 
+def _check_sampling(*, beta, l2, method, n_chains, n_draws, n_warmup, n_replicas):
+    """The sampling options both measure cells share, validated (n_replicas only for PT)."""
+    beta = check_real("beta", beta, minimum=0.0, strict_min=True)
+    l2 = check_real("l2", l2, minimum=0.0, strict_min=True)
+    check_choice("method", method, SAMPLING_METHODS)
+    n_chains = check_int("n_chains", n_chains, minimum=2)
+    n_draws = check_int("n_draws", n_draws, minimum=4)
+    n_warmup = check_int("n_warmup", n_warmup, minimum=0)
+    n_replicas = check_int("n_replicas", n_replicas, minimum=2)
+    if method != "pt" and n_replicas != 6:
+        raise ValueError(f"n_replicas={n_replicas} applies only to method='pt', not {method!r}")
+    return beta, l2, n_chains, n_draws, n_warmup, n_replicas
+
+
 def weight_measure(prompts, *, model: str = "separate", beta: float,
                    l2: float = 1e-2, method: str = "hmc", n_chains: int = 4,
                    n_draws: int = 400, n_warmup: int = 400, n_replicas: int = 6,
@@ -186,15 +200,9 @@ def weight_measure(prompts, *, model: str = "separate", beta: float,
     from ..samplers import sample
     from ..training import ModelHamiltonian, nuclear_norm_minimiser
 
-    beta = check_real("beta", beta, minimum=0.0, strict_min=True)
-    l2 = check_real("l2", l2, minimum=0.0, strict_min=True)
-    check_choice("method", method, SAMPLING_METHODS)
-    n_chains = check_int("n_chains", n_chains, minimum=2)
-    n_draws = check_int("n_draws", n_draws, minimum=4)
-    n_warmup = check_int("n_warmup", n_warmup, minimum=0)
-    n_replicas = check_int("n_replicas", n_replicas, minimum=2)
-    if method != "pt" and n_replicas != 6:
-        raise ValueError(f"n_replicas={n_replicas} applies only to method='pt', not {method!r}")
+    beta, l2, n_chains, n_draws, n_warmup, n_replicas = _check_sampling(
+        beta=beta, l2=l2, method=method, n_chains=n_chains, n_draws=n_draws, n_warmup=n_warmup,
+        n_replicas=n_replicas)
     train_steps = check_int("train_steps", train_steps, minimum=0)
     dim, N = prompts.dim, prompts.context_length
     architecture = _architecture(model, dim)
@@ -298,15 +306,9 @@ def softmax_measure(prompts, *, beta: float, l2: float = 1e-2, head_dim: int = 0
     from ..samplers import sample
     from ..training import ModelHamiltonian, SoftmaxAttention
 
-    beta = check_real("beta", beta, minimum=0.0, strict_min=True)
-    l2 = check_real("l2", l2, minimum=0.0, strict_min=True)
-    check_choice("method", method, SAMPLING_METHODS)
-    n_chains = check_int("n_chains", n_chains, minimum=2)
-    n_draws = check_int("n_draws", n_draws, minimum=4)
-    n_warmup = check_int("n_warmup", n_warmup, minimum=0)
-    n_replicas = check_int("n_replicas", n_replicas, minimum=2)
-    if method != "pt" and n_replicas != 6:
-        raise ValueError(f"n_replicas={n_replicas} applies only to method='pt', not {method!r}")
+    beta, l2, n_chains, n_draws, n_warmup, n_replicas = _check_sampling(
+        beta=beta, l2=l2, method=method, n_chains=n_chains, n_draws=n_draws, n_warmup=n_warmup,
+        n_replicas=n_replicas)
     head_dim = check_int("head_dim", head_dim, minimum=0)
     n_test = check_int("n_test", n_test, minimum=1)
     n_predict = check_int("n_predict", n_predict, minimum=2)
