@@ -31,7 +31,7 @@ import numpy as np
 
 from ._io import load_npz, run_record, save_json_atomic, save_npz_atomic
 
-__all__ = ["GridResult", "REPEAT"]
+__all__ = ["variable_property", "GridResult", "REPEAT"]
 
 REPEAT = "repeat"
 FORMAT = "spinicl.GridResult/1"
@@ -42,6 +42,15 @@ def _check_name(what: str, name) -> str:
     if not isinstance(name, str) or not name:
         raise TypeError(f"{what} must be a non-empty str, got {name!r}")
     return name
+
+
+def variable_property(name: str) -> property:
+    """A read-only attribute that returns the data variable ``name``.
+
+    The studies that became grid results keep their old attribute names this way
+    (``times = variable_property("times")``) instead of one hand-written property each.
+    """
+    return property(lambda self: self.data[name], doc=f"The data variable ``{name}``.")
 
 
 class GridResult:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._grid import GridResult
+from .._grid import GridResult, variable_property
 from .._validation import check_finite_array, check_int, check_real
 from .model import INITS
 
@@ -239,21 +239,10 @@ class ConvergenceSweep(GridResult):
     def batch_sizes(self) -> np.ndarray:
         return self.coords["batch_size"]
 
-    @property
-    def times(self) -> np.ndarray:
-        return self.data["times"]
-
-    @property
-    def final_errors(self) -> np.ndarray:
-        return self.data["final_errors"]
-
-    @property
-    def rates(self) -> np.ndarray:
-        return self.data["rates"]
-
-    @property
-    def floors(self) -> np.ndarray:
-        return self.data["floors"]
+    times = variable_property("times")
+    final_errors = variable_property("final_errors")
+    rates = variable_property("rates")
+    floors = variable_property("floors")
 
     @property
     def settings(self) -> dict:
@@ -379,33 +368,13 @@ class RateSweep(GridResult):
     def values(self) -> np.ndarray:
         return self.coords[self.parameter]
 
-    @property
-    def rates(self) -> np.ndarray:
-        return self.data["rates"]
-
-    @property
-    def rate_lo(self) -> np.ndarray:
-        return self.data["rate_lo"]
-
-    @property
-    def rate_hi(self) -> np.ndarray:
-        return self.data["rate_hi"]
-
-    @property
-    def ce_rates(self) -> np.ndarray:
-        return self.data["ce_rates"]
-
-    @property
-    def times(self) -> np.ndarray:
-        return self.data["times"]
-
-    @property
-    def final_errors(self) -> np.ndarray:
-        return self.data["final_errors"]
-
-    @property
-    def floors(self) -> np.ndarray:
-        return self.data["floors"]
+    rates = variable_property("rates")
+    rate_lo = variable_property("rate_lo")
+    rate_hi = variable_property("rate_hi")
+    ce_rates = variable_property("ce_rates")
+    times = variable_property("times")
+    final_errors = variable_property("final_errors")
+    floors = variable_property("floors")
 
     @property
     def settings(self) -> dict:
@@ -519,21 +488,10 @@ class SignSymmetry(GridResult):
     def inits(self) -> tuple:
         return tuple(str(i) for i in self.coords["init"])
 
-    @property
-    def attention(self) -> np.ndarray:
-        return self.data["attention"]
-
-    @property
-    def errors(self) -> np.ndarray:
-        return self.data["errors"]
-
-    @property
-    def concept_signs(self) -> np.ndarray:
-        return self.data["concept_signs"]
-
-    @property
-    def outcome(self) -> np.ndarray:
-        return self.data["outcome"]
+    attention = variable_property("attention")
+    errors = variable_property("errors")
+    concept_signs = variable_property("concept_signs")
+    outcome = variable_property("outcome")
 
     @property
     def settings(self) -> dict:

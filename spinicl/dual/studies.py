@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._grid import GridResult
+from .._grid import GridResult, variable_property
 from .._validation import (as_seed_sequence, check_choice, check_finite_array, check_int,
                            check_real, child_seed)
 from .attention import linearized_attention, softmax_attention
@@ -119,9 +119,7 @@ class EquivalenceCurve(GridResult):
     def distances(self) -> dict:
         return {k: self.data[f"distances_{k}"] for k in self.schedules}
 
-    @property
-    def attention_norm(self) -> np.ndarray:
-        return self.data["attention_norm"]
+    attention_norm = variable_property("attention_norm")
 
     def __repr__(self) -> str:
         ends = ", ".join(f"{s}: {self.mean(s)[0]:.3g} -> {self.mean(s)[-1]:.3g}"
@@ -239,13 +237,8 @@ class ApproximationStudy(GridResult):
     def errors(self) -> dict:
         return {k: self.data[k] for k in self.metrics}
 
-    @property
-    def heatmaps(self) -> np.ndarray:
-        return self.data["heatmaps"]
-
-    @property
-    def exact_attention(self) -> np.ndarray:
-        return self.data["exact_attention"]
+    heatmaps = variable_property("heatmaps")
+    exact_attention = variable_property("exact_attention")
 
     def __repr__(self) -> str:
         s = ", ".join(f"{k}: {v['mean']:.3f}±{v['stderr']:.3f}" for k, v in self.slopes.items())
@@ -399,17 +392,9 @@ class GeneralizationStudy(GridResult):
     def context_lengths(self) -> np.ndarray:
         return self.coords["context_length"]
 
-    @property
-    def uniform_gap(self) -> np.ndarray:
-        return self.data["uniform_gap"]
-
-    @property
-    def one_step_gap(self) -> np.ndarray:
-        return self.data["one_step_gap"]
-
-    @property
-    def bound(self) -> np.ndarray:
-        return self.data["bound"]
+    uniform_gap = variable_property("uniform_gap")
+    one_step_gap = variable_property("one_step_gap")
+    bound = variable_property("bound")
 
     @property
     def bound_holds(self) -> np.ndarray:
