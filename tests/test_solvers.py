@@ -368,3 +368,21 @@ def test_a_model_that_is_not_a_spin_glass_is_refused():
                  lambda: solve_li2024_batch(models=[np.eye(2)])):
         with pytest.raises(TypeError, match="model must be a spinicl.SpinGlass"):
             call()
+
+
+def test_inverse_diagonal_equals_the_inverse_diagonal_and_ignores_the_upper_triangle():
+    import scipy.linalg as sla
+
+    from spinicl.solvers.direct import inverse_diagonal
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 130):
+        X = rng.standard_normal((n, n + 2))
+        A = X @ X.T / n + 0.1 * np.eye(n)
+        factor, _ = sla.cho_factor(A, lower=True)      # its upper triangle is left as garbage
+        factor += np.triu(rng.standard_normal((n, n)), 1)
+        np.testing.assert_allclose(inverse_diagonal(factor), np.diag(np.linalg.inv(A)),
+                                   rtol=1e-10)
+    with pytest.raises(ValueError, match="square"):
+        inverse_diagonal(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="singular"):
+        inverse_diagonal(np.zeros((3, 3)))

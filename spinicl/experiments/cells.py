@@ -23,6 +23,7 @@ from ..attention import feature_factors
 from ..hamiltonian import SpinGlass
 from ..observables import contrast_ratio, identity_overlap, population_test_error
 from ..prompts import sample_prompts
+from ..solvers.direct import inverse_diagonal
 from ..sweep.cells import Parameter, register_cell
 from .phase_diagram import measure_observables
 
@@ -57,9 +58,10 @@ def exact_cell(*, dim, context_length, n_prompts, l2=1e-3, beta=100.0, normaliza
     built. The D+1 dead spins (the query's label slot is 0) are decoupled and enter no
     observable, so only the (D+1)·D live ones are solved. Below n_live prompts the P×P dual
     (l2·P I + S Sᵀ, whose entries (c·c')(q·q') come from the factors) is factored instead of
-    the n_live×n_live primal: m = Sᵀ K⁻¹ y, diag A⁻¹ = (1 − colsum (L_K⁻¹ S)²)/l2. Above, the
-    Gram SᵀS is accumulated over the nested prefixes and the primal systems are factored in one
-    stacked Cholesky, diag A⁻¹ from the triangular inverse. Agrees with
+    the n_live×n_live primal: m = Sᵀ K⁻¹ y, and the Gibbs error needs only two traces of A⁻¹
+    (all live spins: (n − P + l2 P tr K⁻¹)/l2; the last row: a D-column triangular solve).
+    Above, the Gram SᵀS is accumulated over the nested prefixes by SYRK and each P is one
+    POTRF, POTRS and triangular inverse. Agrees with
     :func:`_exact_cell_reference` (one :class:`BoltzmannMeasure` per P) to round-off; at
     l2 = 0 (the pseudo-inverse) and wherever the reference would leave its Cholesky path for an
     eigendecomposition, the reference computes that P.
@@ -79,24 +81,30 @@ def exact_cell(*, dim, context_length, n_prompts, l2=1e-3, beta=100.0, normaliza
     live = m * dim                      # spins W[a, b] with b < D; b = D is the dead column
     query = np.ascontiguousarray(query[:, :dim])
     means = np.empty((counts.size, live))
-    variances = np.empty((counts.size, live))
+    # Σ diag A⁻¹ over all live spins and over the last row (a = D, the last D live spins): all
+    # that the Gibbs error needs of the variances
+    trace = np.empty(counts.size)
+    trace_row = np.empty(counts.size)
     reference = []
     dual = [k for k in range(counts.size) if counts[k] < live]
     primal = [k for k in range(counts.size) if counts[k] >= live]
     if dual:
         top = int(counts[dual].max())
-        S = (context[:top, :, None] * query[:top, None, :]).reshape(top, live)
         kernel = (context[:top] @ context[:top].T) * (query[:top] @ query[:top].T)
+        # the last-row features s[p, D·D + b] = c_p[D] q_p[b]
+        row = context[:top, dim:] * query[:top]
         for k in dual:
             P = int(counts[k])
             K = kernel[:P, :P] + (l2 * P) * np.eye(P)
             factor = sla.cholesky(K, lower=True, check_finite=False)
             alpha = sla.cho_solve((factor, True), targets[:P], check_finite=False)
-            means[k] = S[:P].T @ alpha
-            whitened = sla.solve_triangular(factor, S[:P], lower=True, check_finite=False)
-            variances[k] = (1.0 - np.einsum("pi,pi->i", whitened, whitened)) / l2
-            if not _reference_takes_cholesky(l2, np.einsum("pi,pi->i", S[:P], S[:P]) / P,
-                                             m * m):
+            means[k] = ((context[:P].T * alpha) @ query[:P]).ravel()
+            # A⁻¹ = (I − Sᵀ K⁻¹ S)/l2 and S Sᵀ = K − l2 P I give tr A⁻¹ = (n − P + l2 P tr K⁻¹)/l2
+            trace[k] = (live - P + l2 * P * inverse_diagonal(factor).sum()) / l2
+            whitened = sla.solve_triangular(factor, row[:P], lower=True, check_finite=False)
+            trace_row[k] = (dim - np.einsum("pi,pi->", whitened, whitened)) / l2
+            diag_gram = ((context[:P] ** 2).T @ query[:P] ** 2).ravel() / P
+            if not _reference_takes_cholesky(l2, diag_gram, m * m):
                 reference.append(k)
     if primal:
         # only the lower triangles: the Gram by SYRK, the factors by POTRF (numpy's stacked
@@ -115,23 +123,21 @@ def exact_cell(*, dim, context_length, n_prompts, l2=1e-3, beta=100.0, normaliza
             hessian = gram * (1.0 / P)
             hessian.flat[::live + 1] += l2
             L, info = sla.lapack.dpotrf(hessian, lower=1, clean=1, overwrite_a=1)
-            if info != 0:
-                reference.append(k)
-                continue
-            means[k] = sla.lapack.dpotrs(L, proj / P, lower=1)[0]
-            inverse, info = sla.lapack.dtrtri(L, lower=1)
-            d = np.diag(L) ** 2
+            d = np.diag(L) ** 2 if info == 0 else None
             # the reference's test on its factor, whose dead spins add diag(L)² = l2
             if info != 0 or not (min(d.min(), l2)
                                  > max(d.max(), l2) * m * m * np.finfo(float).eps * 1e3):
                 reference.append(k)
                 continue
-            # diag A⁻¹ = column norms² of L⁻¹ (A⁻¹ = L⁻ᵀ L⁻¹)
-            variances[k] = np.einsum("ij,ij->j", inverse, inverse)
+            means[k] = sla.lapack.dpotrs(L, proj / P, lower=1)[0]
+            # diag A⁻¹ = column norms² of L⁻¹ (A⁻¹ = L⁻ᵀ L⁻¹); the last row's spins come last,
+            # so their columns of L⁻¹ live in the inverse of L's trailing D×D block
+            trace[k] = inverse_diagonal(L).sum()
+            trace_row[k] = inverse_diagonal(L[-dim:, -dim:]).sum()
     W = np.zeros((counts.size, m, m))
     W[:, :, :dim] = means.reshape(-1, m, dim)
-    var = variances.reshape(-1, m, dim) / beta
-    out = _closed_form_observables(W, var, N, normalization)
+    out = _closed_form_observables(W, (trace - trace_row) / beta, trace_row / beta, N,
+                                   normalization)
     for k in reference:
         exact = _exact_cell_reference(dim=dim, context_length=N, n_prompts=int(counts[k]),
                                       l2=l2, beta=beta, normalization=normalization, rng=rng)
@@ -150,15 +156,17 @@ def _reference_takes_cholesky(l2, diag_gram, n):
     return l2 > max(largest, l2) * n * np.finfo(float).eps * 1e3
 
 
-def _closed_form_observables(W, var, context_length, normalization):
-    """measure_observables for a stack of means W (k, m, m) and live variances var (k, m, D)."""
+def _closed_form_observables(W, variance_rows, variance_last_row, context_length,
+                             normalization):
+    """measure_observables for a stack of means W (k, m, m) and the summed live variances of
+    the first D rows and of the last row, each (k,)."""
     from ..observables import _population_moments
 
     D = W.shape[-1] - 1
     icl = np.atleast_1d(population_test_error(W, context_length, normalization=normalization))
     c11, c22, _, _, sx2, _ = _population_moments(D, context_length, 1.0, 1.0, 0.0, "li2024")
     scale = (context_length / (context_length + 1)) ** 2 if normalization == "li2024" else 1.0
-    quad = sx2 * scale * (c11 * var[:, :D, :].sum(axis=(1, 2)) + c22 * var[:, D, :].sum(axis=1))
+    quad = sx2 * scale * (c11 * variance_rows + c22 * variance_last_row)
     return {"contrast_ratio": np.atleast_1d(contrast_ratio(W)), "icl_error": icl,
             "gibbs_error": icl + quad, "identity_overlap": np.atleast_1d(identity_overlap(W))}
 
