@@ -130,10 +130,9 @@ def exact_cell(*, dim, context_length, n_prompts, l2=1e-3, beta=100.0, normaliza
                 reference.append(k)
                 continue
             means[k] = sla.lapack.dpotrs(L, proj / P, lower=1)[0]
-            # diag A⁻¹ = column norms² of L⁻¹ (A⁻¹ = L⁻ᵀ L⁻¹); the last row's spins come last,
-            # so their columns of L⁻¹ live in the inverse of L's trailing D×D block
-            trace[k] = inverse_diagonal(L).sum()
-            trace_row[k] = inverse_diagonal(L[-dim:, -dim:]).sum()
+            diagonal = inverse_diagonal(L)          # the last row's spins are the last D
+            trace[k] = diagonal.sum()
+            trace_row[k] = diagonal[-dim:].sum()
     W = np.zeros((counts.size, m, m))
     W[:, :, :dim] = means.reshape(-1, m, dim)
     out = _closed_form_observables(W, (trace - trace_row) / beta, trace_row / beta, N,
