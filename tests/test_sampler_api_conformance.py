@@ -264,7 +264,7 @@ def test_kernel_objects_are_values():
     a, b = S.NUTS(max_depth=8, metric="dense"), S.NUTS(metric="dense", max_depth=8)
     assert a == b and hash(a) == hash(b) and a != S.NUTS()
     assert repr(a) == ("NUTS(step_size=None, adapt_step_size=True, target_accept=None, "
-                       "metric='dense', max_depth=8)")
+                       "metric='dense', max_depth=8, threads=None)")
     assert a.max_depth == 8 and a.name == "nuts"
     with pytest.raises(AttributeError, match="immutable"):
         a.max_depth = 3

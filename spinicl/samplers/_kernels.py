@@ -182,135 +182,34 @@ def _draw_momentum(dense_metric, minv_diag, chol_mass, n, rng):
     return xi / np.sqrt(minv_diag)
 
 
-@njit(cache=True)
-def _leapfrog(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_dense,
-              x, p, g, eps):
-    """One leapfrog step of U = βH from (x, p) with ∇H(x) = g; returns (x, p, g, H, v)."""
-    p_half = p - (0.5 * eps * beta) * g
-    v = _velocity(dense_metric, minv_diag, minv_dense, p_half)
-    x_new = x + eps * v
-    e_new, g_new = energy_gradient(mode, A, S, St, inv_P, l2, h, x_new)
-    p_new = p_half - (0.5 * eps * beta) * g_new
-    v_new = _velocity(dense_metric, minv_diag, minv_dense, p_new)
-    return x_new, p_new, g_new, e_new, v_new
+@njit(cache=True, nogil=True)
+def quadratic_energy_gradient(x, args):
+    """(H(x), ∇H(x)) of the spin glass, with ``args`` = (mode, A, S, Sᵀ, 1/P, λ0, h): the
+    ``energy_grad`` that :func:`nuts_step_fn` takes for a quadratic target."""
+    mode, A, S, St, inv_P, l2, h = args
+    return energy_gradient(mode, A, S, St, inv_P, l2, h, x)
 
 
-@njit(cache=True)
-def nuts_step(mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_dense,
-              chol_mass, x, e, g, eps, max_depth, rng):
-    """One multinomial no-U-turn transition (Hoffman & Gelman 2014; Betancourt 2017).
+@njit(cache=True, nogil=True)
+def nuts_step_fn(energy_grad, grad_args, beta, dense_metric, minv_diag, minv_dense, chol_mass,
+                 x, e, g, eps, max_depth, rng):
+    """One multinomial no-U-turn transition (Hoffman & Gelman 2014; Betancourt 2017) of
+    U = βH, with ``energy_grad(x, grad_args) -> (H(x), ∇H(x))``.
 
     The trajectory doubles in a random direction; inside each new half the leaf is drawn with
     probability ∝ exp(−ℋ) (ℋ = βH + ½pᵀM⁻¹p) and every balanced sub-tree is checked for a U-turn
     with the generalised criterion ρ·v⁻ > 0, ρ·v⁺ > 0 (ρ the summed momentum). The new half
     replaces the current draw with probability min(1, W_new/W_old) (biased progressive sampling).
 
+    H is a numba-compiled function and its argument tuple (numba compiles one specialisation
+    per function, cached on disk), so the whole trajectory stays in numba and, the GIL released,
+    chains run in parallel threads: :func:`quadratic_energy_gradient` for the spin glass, the
+    linear-attention ModelHamiltonians' own for those. The plain-Python body
+    (``nuts_step_fn.py_func``) is the fallback for potentials with only a Python
+    ``energy_gradient``: then ``energy_grad`` is a Python callable, one call per leapfrog step.
+
     Returns (x, e, g, mean acceptance statistic, n_leapfrog, tree depth, divergent, ℋ of the
     returned point): ℋ is Stan's ``energy__``, whose draw-to-draw changes give the E-BFMI.
-    """
-    n = x.size
-    p0 = _draw_momentum(dense_metric, minv_diag, chol_mass, n, rng)
-    v0 = _velocity(dense_metric, minv_diag, minv_dense, p0)
-    h0 = beta * e + 0.5 * np.dot(p0, v0)
-    x_minus = x.copy()
-    p_minus = p0.copy()
-    g_minus = g.copy()
-    v_minus = v0.copy()
-    x_plus = x.copy()
-    p_plus = p0.copy()
-    g_plus = g.copy()
-    v_plus = v0.copy()
-    x_out = x.copy()
-    g_out = g.copy()
-    e_out = e
-    h_out = h0
-    rho = p0.copy()
-    log_w = 0.0  # log of the total weight of the trajectory, relative to exp(−h0)
-    sum_accept = 0.0
-    n_leaf = 0
-    divergent = False
-    depth = 0
-    rho_level = np.zeros((max_depth + 1, n))
-    v_start = np.zeros((max_depth + 1, n))
-    while depth < max_depth:
-        direction = 1.0 if rng.random() < 0.5 else -1.0
-        n_new = 1 << depth
-        sub_log_w = -np.inf
-        sub_x = x
-        sub_g = g
-        sub_e = e
-        sub_h = h0
-        sub_rho = np.zeros(n)
-        turned = False
-        for k in range(n_new):
-            if direction > 0:
-                x_plus, p_plus, g_plus, e_new, v_plus = _leapfrog(
-                    mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_dense,
-                    x_plus, p_plus, g_plus, eps)
-                x_leaf, p_leaf, g_leaf, v_leaf = x_plus, p_plus, g_plus, v_plus
-            else:
-                x_minus, p_minus, g_minus, e_new, v_minus = _leapfrog(
-                    mode, A, S, St, inv_P, l2, h, beta, dense_metric, minv_diag, minv_dense,
-                    x_minus, p_minus, g_minus, -eps)
-                x_leaf, p_leaf, g_leaf, v_leaf = x_minus, p_minus, g_minus, v_minus
-            n_leaf += 1
-            h_new = beta * e_new + 0.5 * np.dot(p_leaf, v_leaf)
-            delta = h_new - h0
-            if not np.isfinite(delta) or delta > DIVERGENCE_THRESHOLD:
-                divergent = True
-                break
-            sum_accept += 1.0 if delta <= 0.0 else np.exp(-delta)
-            leaf_log_w = -delta
-            # progressive multinomial sampling inside the new half
-            new_total = np.logaddexp(sub_log_w, leaf_log_w)
-            if np.log(rng.random()) < leaf_log_w - new_total:
-                sub_x = x_leaf
-                sub_g = g_leaf
-                sub_e = e_new
-                sub_h = h_new
-            sub_log_w = new_total
-            sub_rho += p_leaf
-            # U-turn checks on every balanced sub-tree of the new half completed by this leaf
-            level = 1
-            while (1 << level) <= n_new:
-                size = 1 << level
-                if k % size == 0:
-                    v_start[level] = v_leaf
-                    rho_level[level] = 0.0
-                rho_level[level] += p_leaf
-                if (k + 1) % size == 0:
-                    r = rho_level[level]
-                    if np.dot(r, v_start[level]) <= 0.0 or np.dot(r, v_leaf) <= 0.0:
-                        turned = True
-                level += 1
-            if turned:
-                break
-        depth += 1
-        if divergent or turned:
-            break
-        if np.log(rng.random()) < sub_log_w - log_w:
-            x_out = sub_x
-            g_out = sub_g
-            e_out = sub_e
-            h_out = sub_h
-        log_w = np.logaddexp(log_w, sub_log_w)
-        rho += sub_rho
-        if np.dot(rho, v_minus) <= 0.0 or np.dot(rho, v_plus) <= 0.0:
-            break
-    mean_accept = sum_accept / max(n_leaf, 1)
-    return x_out.copy(), e_out, g_out.copy(), mean_accept, n_leaf, depth, divergent, h_out
-
-
-@njit(cache=True)
-def nuts_step_fn(energy_grad, grad_args, beta, dense_metric, minv_diag, minv_dense, chol_mass,
-                 x, e, g, eps, max_depth, rng):
-    """:func:`nuts_step` on any potential: ``energy_grad(x, grad_args) -> (H(x), ∇H(x))``.
-
-    The same multinomial no-U-turn transition, with H supplied as a numba-compiled function and
-    its argument tuple (numba compiles one specialisation per function, cached on disk), so the
-    whole trajectory stays in numba. Its plain-Python body (``nuts_step_fn.py_func``) is the
-    fallback for potentials with only a Python ``energy_gradient``: then ``energy_grad`` is a
-    Python callable and each leapfrog step is one Python call.
     """
     n = x.size
     p0 = _draw_momentum(dense_metric, minv_diag, chol_mass, n, rng)
@@ -406,3 +305,21 @@ def nuts_step_fn(energy_grad, grad_args, beta, dense_metric, minv_diag, minv_den
             break
     mean_accept = sum_accept / max(n_leaf, 1)
     return x_out.copy(), e_out, g_out.copy(), mean_accept, n_leaf, depth, divergent, h_out
+
+
+@njit(cache=True, nogil=True)
+def nuts_chain(energy_grad, grad_args, beta, dense_metric, minv_diag, minv_dense, chol_mass,
+               x, e, g, eps, max_depth, rng, xs, es, probs, n_leaps, depths, divs, hams):
+    """``xs.shape[0]`` transitions of :func:`nuts_step_fn` from (x, e, g), one chain.
+
+    Iteration t's state and statistics go to row t of ``xs`` (n_iter, n), ``es``, ``probs``,
+    ``n_leaps``, ``depths``, ``divs``, ``hams``; returns the final (x, e, g). One call runs a
+    whole block of a chain without returning to Python, so threads need no per-iteration sync.
+    """
+    for t in range(xs.shape[0]):
+        x, e, g, probs[t], n_leaps[t], depths[t], divs[t], hams[t] = nuts_step_fn(
+            energy_grad, grad_args, beta, dense_metric, minv_diag, minv_dense, chol_mass,
+            x, e, g, eps, max_depth, rng)
+        xs[t] = x
+        es[t] = e
+    return x, e, g

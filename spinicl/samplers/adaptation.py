@@ -118,6 +118,7 @@ class Metric:
     def __init__(self, kind: str, n: int):
         self.kind = kind
         self.n = n
+        self.version = 0
         self.set_covariance(np.ones(n) if kind != "dense" else np.eye(n))
 
     @property
@@ -125,6 +126,8 @@ class Metric:
         return self.kind == "dense"
 
     def set_covariance(self, cov):
+        # kernels that cache something derived from M⁻¹ (NUTS's whitened Hessian) key it on this
+        self.version += 1
         if self.dense:
             cov = 0.5 * (cov + cov.T)
             self.inv_mass = np.ascontiguousarray(cov)

@@ -264,7 +264,8 @@ def run_chains(target, spec, beta, *, n_chains, n_draws, n_warmup, thin, seed, o
             "format": _CHECKPOINT_FORMAT, "method": method, "kernel": kernel_name,
             "beta": beta, "n_chains": n_chains, "n_draws": n_draws, "n_warmup": n_warmup,
             "thin": thin, "seed": [str(seed.entropy), list(seed.spawn_key)],
-            "options": spec.settings(), "target_accept": target_accept, "metric": metric_kind,
+            "options": {k: v for k, v in spec.settings().items() if k not in spec.speed_only},
+            "target_accept": target_accept, "metric": metric_kind,
             "ladder": None if lad is None else lad.tolist(),
             "schedule": None if schedule is None else [float(schedule[0]), n_warmup],
             "target": target.fingerprint(), "operator": target.operator,
@@ -307,6 +308,12 @@ def run_chains(target, spec, beta, *, n_chains, n_draws, n_warmup, thin, seed, o
         fixed_scale = np.ones(B)  # after annealing every walker is at β
     frozen = {"eps": None}
 
+    def frozen_eps(st):
+        # the same vector every iteration after warm-up (recomputed only when it changes)
+        if frozen["eps"] is None or frozen["eps"][0] is not st.eps_frozen:
+            frozen["eps"] = (st.eps_frozen, st.eps_frozen * fixed_scale)
+        return frozen["eps"][1]
+
     def advance(st):
         """One block of iterations of every walker, in place."""
         start, stop = blocks[st.block_index]
@@ -327,27 +334,46 @@ def run_chains(target, spec, beta, *, n_chains, n_draws, n_warmup, thin, seed, o
         acc_block = np.zeros(B)
         X, cache, da = st.X, st.cache, st.da
         betas = st.betas
+        # a kernel that runs whole blocks (NUTS) does so where nothing adapts between
+        # iterations: after warm-up, with no swaps; the bookkeeping below is the same
+        by_block = (getattr(kernel, "run_block", None) is not None and start >= n_warmup
+                    and method != "pt")
+        if by_block:
+            if schedule is not None:
+                betas = np.full(B, beta)
+            eps = frozen_eps(st)
+            start_X, start_E = X.copy(), cache["E"].copy()
+            per_iter = kernel.run_block(X, cache, betas, eps, st.active, st.gens, st.metric,
+                                        length)
+            # replayed iteration by iteration from the block's start
+            final_X, final_G = X.copy(), cache["G"].copy()
+            X[:], cache["E"][:] = start_X, start_E
         for t, it in enumerate(range(start, stop)):
             warm = it < n_warmup
             if schedule is not None and warm:
                 betas = np.full(B, schedule[it])
             elif schedule is not None:
                 betas = np.full(B, beta)
-            if schedule is not None and warm:
-                eps = (da.step_size if adapting else st.eps_frozen) * (
-                    (beta / betas) ** kernel.beta_exponent)
-            elif warm and adapting:
-                eps = da.step_size * fixed_scale
+            if by_block:
+                previous = X.copy()
+                live = st.active
+                X[live] = per_iter["X"][t, live]
+                cache["E"][live] = per_iter["E"][t, live]
+                acc = per_iter["prob"][t]
+                info = {key: per_iter[key][t] for key in per_iter if key not in ("X", "E")}
             else:
-                # frozen: the same vector every iteration (recomputed only when it changes)
-                if frozen["eps"] is None or frozen["eps"][0] is not st.eps_frozen:
-                    frozen["eps"] = (st.eps_frozen, st.eps_frozen * fixed_scale)
-                eps = frozen["eps"][1]
-            previous = X.copy()
-            acc, info = kernel.step(X, cache, betas, eps, st.active,
-                                    None if normals is None else normals[:, t],
-                                    None if uniforms is None else uniforms[:, t], st.gens,
-                                    st.metric)
+                if schedule is not None and warm:
+                    eps = (da.step_size if adapting else st.eps_frozen) * (
+                        (beta / betas) ** kernel.beta_exponent)
+                elif warm and adapting:
+                    eps = da.step_size * fixed_scale
+                else:
+                    eps = frozen_eps(st)
+                previous = X.copy()
+                acc, info = kernel.step(X, cache, betas, eps, st.active,
+                                        None if normals is None else normals[:, t],
+                                        None if uniforms is None else uniforms[:, t], st.gens,
+                                        st.metric)
             bad = st.active & ~(np.isfinite(cache["E"]) & np.isfinite(X).all(axis=1))
             if bad.any():
                 for c in np.unique(chain_of[bad]):
@@ -377,6 +403,10 @@ def run_chains(target, spec, beta, *, n_chains, n_draws, n_warmup, thin, seed, o
             if method == "pt":
                 swap_replicas(X, cache, cache["E"], lad, n_chains, it % 2, swap_u[t],
                               st.active, st.swap_attempts, st.swap_accepts)
+        if by_block:
+            # the walkers still going end at the block's last state, with its gradients
+            live = st.active
+            X[live], cache["G"][live] = final_X[live], final_G[live]
         st.betas = betas
         live = recorded[st.active[recorded]]
         st.last_acceptance = float(np.mean(acc_block[live])) / length if live.size else np.nan

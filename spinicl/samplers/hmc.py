@@ -20,12 +20,19 @@ A transition whose energy error exceeds 1000 is counted as divergent (Stan's con
 """
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from . import _kernels as K
 from ._base import Kernel, largest_curvature
 
 __all__ = ["HMCKernel", "NUTSKernel"]
+
+_PLACEHOLDER = np.zeros((1, 1))
 
 
 class _HamiltonianKernel(Kernel):
@@ -80,37 +87,141 @@ class HMCKernel(_HamiltonianKernel):
 
 
 class NUTSKernel(_HamiltonianKernel):
-    """Multinomial NUTS, one numba call per walker and iteration."""
+    """Multinomial NUTS, one numba call per walker and iteration, walkers spread over threads."""
 
     name = "nuts"
     default_target_accept = 0.8
+
+    def __init__(self, target, options):
+        super().__init__(target, options)
+        self._whitened = None
 
     def transition(self):
         """(step function, its leading arguments) for this target."""
         target = self.target
         if target.quadratic:
-            return K.nuts_step, target.kernel_args
+            return K.nuts_step_fn, (K.quadratic_energy_gradient, target.kernel_args)
         if target.numba_energy_gradient is not None:
             return K.nuts_step_fn, target.numba_energy_gradient
         return K.nuts_step_fn.py_func, (target.python_energy_gradient, ())
 
+    def whitening(self, metric):
+        """(L, (step function, arguments)) of the whitened spin glass, or None.
+
+        With a dense metric M⁻¹ = LLᵀ on the dense spin glass, NUTS runs in z = L⁻¹σ, where
+        H = ½zᵀ(LᵀAL)z − (Lᵀh)·z and the metric is the identity: the same leapfrog trajectories
+        (leapfrog is affine-covariant), with one mat-vec per step instead of two (A and M⁻¹).
+        LᵀAL costs two n³ GEMMs once per metric, paid back after about 2n leapfrog steps.
+        """
+        target = self.target
+        if not (target.quadratic and target.mode == K.DENSE and metric.dense):
+            return None
+        key = (id(metric), metric.version)
+        if self._whitened is None or self._whitened[0] != key:
+            L = np.linalg.cholesky(metric.inv_mass)
+            B = L.T @ target.A @ L
+            B = np.ascontiguousarray(0.5 * (B + B.T))
+            args = (K.DENSE, B, _PLACEHOLDER, _PLACEHOLDER, 1.0, 0.0,
+                    np.ascontiguousarray(L.T @ target.fields))
+            self._whitened = (key, L, (K.nuts_step_fn, (K.quadratic_energy_gradient, args)))
+        return self._whitened[1], self._whitened[2]
+
+    def n_threads(self, n_walkers):
+        """Threads for this step: the option (default numba's thread count), at most one per
+        walker, and one for a potential whose gradient is plain Python (it holds the GIL)."""
+        target = self.target
+        if not target.quadratic and target.numba_energy_gradient is None:
+            return 1
+        threads = self.options.get("threads")
+        threads = numba.get_num_threads() if threads is None else int(threads)
+        return max(1, min(threads, n_walkers))
+
     def step(self, X, cache, betas, eps, active, normals, uniforms, gens, metric):
-        nuts_step, args = self.transition()
+        out = self.run_block(X, cache, betas, eps, active, gens, metric, 1)
+        return out["prob"][0], {key: out[key][0] for key in _INFO}
+
+    def run_block(self, X, cache, betas, eps, active, gens, metric, n_iter):
+        """``n_iter`` transitions of every active walker with nothing adapted between them.
+
+        X and ``cache`` are advanced in place to the last state; returns the per-iteration
+        arrays ``X`` (n_iter, B, n), ``E``, ``prob`` (the acceptance statistic) and the
+        statistics ``divergent``, ``n_leapfrog``, ``tree_depth``, ``hamiltonian`` (n_iter, B).
+        Each chunk of walkers runs its whole block in one numba call on its own thread.
+        """
         max_depth = int(self.options.get("max_depth", 10))
-        B = X.shape[0]
-        prob = np.zeros(B)
-        divergent = np.zeros(B, dtype=bool)
-        n_leap = np.zeros(B, dtype=np.int64)
-        depth = np.zeros(B, dtype=np.int64)
-        hamiltonian = np.full(B, np.nan)
-        G = cache["G"]
-        for b in np.flatnonzero(active):
-            x, e, g, prob[b], n_leap[b], depth[b], divergent[b], hamiltonian[b] = nuts_step(
-                *args, float(betas[b]), metric.dense, metric.inv_mass_diag, metric.inv_mass,
-                metric.chol_mass, X[b].copy(), float(cache["E"][b]), G[b].copy(),
-                float(eps[b]), max_depth, gens[b])
-            X[b] = x
-            cache["E"][b] = e
-            G[b] = g
-        return prob, {"divergent": divergent, "n_leapfrog": n_leap, "tree_depth": depth,
-                      "hamiltonian": hamiltonian}
+        B, n = X.shape
+        out = {"X": np.repeat(X[None], n_iter, axis=0),
+               "E": np.repeat(cache["E"][None], n_iter, axis=0),
+               "prob": np.zeros((n_iter, B)), "divergent": np.zeros((n_iter, B), dtype=bool),
+               "n_leapfrog": np.zeros((n_iter, B), dtype=np.int64),
+               "tree_depth": np.zeros((n_iter, B), dtype=np.int64),
+               "hamiltonian": np.full((n_iter, B), np.nan)}
+        walkers = np.flatnonzero(active)
+        if walkers.size == 0:
+            return out
+        E, G = cache["E"], cache["G"]
+        white = self.whitening(metric)
+        if white is None:
+            (nuts_step, args), Z, GZ = self.transition(), X.copy(), G.copy()
+            metric_args = (metric.dense, metric.inv_mass_diag, metric.inv_mass,
+                           metric.chol_mass)
+        else:
+            L, (nuts_step, args) = white
+            # z = L⁻¹σ and ∇_z H = Lᵀ∇H, rows stacked
+            Z = solve_triangular(L, X.T, lower=True, check_finite=False).T
+            GZ = G @ L
+            metric_args = (False, np.ones(n), _PLACEHOLDER, _PLACEHOLDER)
+        # per walker, (n_iter, ...) rows for the numba call to fill
+        traj = np.empty((B, n_iter, n))
+        cols = {key: np.ascontiguousarray(out[key].T) for key in ("E", "prob", *_INFO)}
+        compiled = nuts_step is K.nuts_step_fn
+
+        def run(chunk):
+            for b in chunk:
+                head = (*args, float(betas[b]), *metric_args)
+                z, e, g = Z[b].copy(), float(E[b]), GZ[b].copy()
+                tail = (float(eps[b]), max_depth, gens[b])
+                if compiled:
+                    Z[b], E[b], GZ[b] = K.nuts_chain(
+                        *head, z, e, g, *tail, traj[b], cols["E"][b], cols["prob"][b],
+                        cols["n_leapfrog"][b], cols["tree_depth"][b], cols["divergent"][b],
+                        cols["hamiltonian"][b])
+                    continue
+                # a plain-Python potential: the same loop as nuts_chain, one call per transition
+                for t in range(n_iter):
+                    z, e, g, *stats = nuts_step(*head, z, e, g, *tail)
+                    traj[b, t], cols["E"][b, t] = z, e
+                    for key, value in zip(("prob", *_INFO_ORDER), stats):
+                        cols[key][b, t] = value
+                Z[b], E[b], GZ[b] = z, e, g
+
+        # every walker draws only from its own Generator, so the split does not change results
+        threads = self.n_threads(walkers.size)
+        if threads == 1:
+            run(walkers)
+        else:
+            list(_pool(threads).map(run, np.array_split(walkers, threads)))
+        for key, col in cols.items():
+            out[key][:, walkers] = col[walkers].T
+        if white is None:
+            out["X"][:, walkers] = traj[walkers].transpose(1, 0, 2)
+            X[walkers], G[walkers] = Z[walkers], GZ[walkers]
+        else:
+            # one GEMM back to σ = Lz for the whole block
+            out["X"][:, walkers] = (traj[walkers] @ L.T).transpose(1, 0, 2)
+            X[walkers] = out["X"][-1, walkers]
+            G[walkers] = solve_triangular(L, GZ[walkers].T, lower=True, trans="T",
+                                          check_finite=False).T
+        return out
+
+
+# the statistics of a transition besides its acceptance, in nuts_step_fn's return order
+_INFO_ORDER = ("n_leapfrog", "tree_depth", "divergent", "hamiltonian")
+_INFO = ("divergent", "n_leapfrog", "tree_depth", "hamiltonian")
+
+
+@functools.lru_cache(maxsize=None)
+def _pool(threads: int) -> ThreadPoolExecutor:
+    # one pool per size for the whole process: creating threads per step would cost more
+    # than a short NUTS transition
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="spinicl-nuts")

@@ -42,6 +42,8 @@ class SamplerKernel:
     name = "kernel"
     step_class = None
     _defaults: dict = {}
+    # options that change how fast a run goes but not its draws (left out of checkpoint keys)
+    speed_only: tuple = ()
 
     def __init__(self, **options):
         unknown = sorted(set(options) - set(self._defaults))
@@ -257,14 +259,22 @@ class NUTS(SamplerKernel):
         As for :class:`HMC`.
     max_depth : int
         Maximum tree depth in [1, 30] (at most 2^depth leapfrog steps per transition).
+    threads : int, optional
+        Threads the chains are spread over (>= 1; default numba's thread count, i.e. the cores
+        or ``NUMBA_NUM_THREADS``; never more than the chains). Each chain draws from its own
+        Generator, so the draws do not depend on it. A potential whose gradient is plain
+        Python (no ``numba_energy_gradient``) runs on one thread.
     """
 
     name = "nuts"
     step_class = NUTSKernel
-    _defaults = {**_STEP, "metric": "auto", "max_depth": 10}
+    _defaults = {**_STEP, "metric": "auto", "max_depth": 10, "threads": None}
+    speed_only = ("threads",)
 
     def _check(self, values):
         values["max_depth"] = check_int("max_depth", values["max_depth"], minimum=1, maximum=30)
+        if values["threads"] is not None:
+            values["threads"] = check_int("threads", values["threads"], minimum=1)
         return _check_metric(values)
 
 
